@@ -1,0 +1,387 @@
+/* jumio_client.c - talking to Jumio over libcurl: reused handles, OAuth2 token cache,
+ * authenticated calls, and the mapping of failures to answers for the portal (SPEC §3). */
+#include "mod_jumio.h"
+#include <apr_strings.h>
+#include <apr_lib.h>
+#include <curl/curl.h>
+
+#define JUMIO_CLIENT_MAX_ANSWER (1024 * 1024)
+#define JUMIO_CLIENT_IDLE_MAX   32
+
+/* Idle easy handles of this process, kept for keep-alive and TLS session reuse. */
+static apr_thread_mutex_t *jumio_client_mutex;
+static CURL *jumio_client_idle[JUMIO_CLIENT_IDLE_MAX];
+static int jumio_client_nidle;
+
+typedef struct {
+    apr_pool_t *pool;
+    char *buf;
+    apr_size_t len, cap;
+    int overflow;
+    const char *retry_after;
+} jumio_client_sink_t;
+
+typedef struct {
+    const char *method, *url, *auth_header, *content_type, *user, *password;
+    const char *body;
+    apr_size_t body_len;
+} jumio_client_req_t;
+
+/* Undo curl_global_init when the configuration pool goes. */
+static apr_status_t jumio_client_global_cleanup(void *unused)
+{
+    curl_global_cleanup();
+    return APR_SUCCESS;
+}
+
+/* curl_global_init once per configuration cycle (post_config). */
+apr_status_t jumio_client_global_init(apr_pool_t *pconf, server_rec *s)
+{
+    CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (rc != CURLE_OK) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "mod_jumio: curl_global_init failed: %s",
+                     curl_easy_strerror(rc));
+        return APR_EGENERAL;
+    }
+    apr_pool_cleanup_register(pconf, NULL, jumio_client_global_cleanup, apr_pool_cleanup_null);
+    return APR_SUCCESS;
+}
+
+/* Free the idle handles and cached tokens of this child. */
+static apr_status_t jumio_client_child_cleanup(void *data)
+{
+    server_rec *s;
+    while (jumio_client_nidle > 0)
+        curl_easy_cleanup(jumio_client_idle[--jumio_client_nidle]);
+    for (s = data; s; s = s->next) {
+        jumio_srv_cfg_t *sc = ap_get_module_config(s->module_config, &jumio_module);
+        if (sc->tokens && sc->tokens->token) {
+            memset(sc->tokens->token, 0, strlen(sc->tokens->token));
+            free(sc->tokens->token);
+            sc->tokens->token = NULL;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* Per-child state: nothing inherited over fork is used (handles are made here, lazily). */
+void jumio_client_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    server_rec *v;
+    apr_status_t rv;
+    jumio_client_nidle = 0;
+    rv = apr_thread_mutex_create(&jumio_client_mutex, APR_THREAD_MUTEX_DEFAULT, pchild);
+    if (rv != APR_SUCCESS)
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "mod_jumio: cannot create the handle mutex");
+    for (v = s; v; v = v->next) {
+        jumio_srv_cfg_t *sc = ap_get_module_config(v->module_config, &jumio_module);
+        sc->tokens = apr_pcalloc(pchild, sizeof(*sc->tokens));
+        rv = apr_thread_mutex_create(&sc->tokens->mutex, APR_THREAD_MUTEX_DEFAULT, pchild);
+        if (rv != APR_SUCCESS)
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, v, "mod_jumio: cannot create the token mutex");
+    }
+    apr_pool_cleanup_register(pchild, s, jumio_client_child_cleanup, apr_pool_cleanup_null);
+}
+
+/* An easy handle from the idle list, or a new one. */
+static CURL *jumio_client_handle_get(void)
+{
+    CURL *h = NULL;
+    if (jumio_client_mutex && apr_thread_mutex_lock(jumio_client_mutex) == APR_SUCCESS) {
+        if (jumio_client_nidle > 0)
+            h = jumio_client_idle[--jumio_client_nidle];
+        apr_thread_mutex_unlock(jumio_client_mutex);
+    }
+    return h ? h : curl_easy_init();
+}
+
+/* Give a handle back (kept alive) or free it when the idle list is full. */
+static void jumio_client_handle_put(CURL *h)
+{
+    curl_easy_reset(h);
+    if (jumio_client_mutex && apr_thread_mutex_lock(jumio_client_mutex) == APR_SUCCESS) {
+        if (jumio_client_nidle < JUMIO_CLIENT_IDLE_MAX) {
+            jumio_client_idle[jumio_client_nidle++] = h;
+            h = NULL;
+        }
+        apr_thread_mutex_unlock(jumio_client_mutex);
+    }
+    if (h)
+        curl_easy_cleanup(h);
+}
+
+/* libcurl body callback: collect into the pool, capped. */
+static size_t jumio_client_on_body(char *ptr, size_t size, size_t n, void *ud)
+{
+    jumio_client_sink_t *k = ud;
+    apr_size_t add = size * n;
+    if (k->len + add > JUMIO_CLIENT_MAX_ANSWER) {
+        k->overflow = 1;
+        return 0;
+    }
+    if (k->len + add + 1 > k->cap) {
+        apr_size_t cap = (k->len + add + 1) * 2;
+        char *nb = apr_palloc(k->pool, cap);
+        if (k->len)
+            memcpy(nb, k->buf, k->len);
+        k->buf = nb;
+        k->cap = cap;
+    }
+    memcpy(k->buf + k->len, ptr, add);
+    k->len += add;
+    k->buf[k->len] = '\0';
+    return add;
+}
+
+/* libcurl header callback: keep Retry-After (digits only). */
+static size_t jumio_client_on_header(char *ptr, size_t size, size_t n, void *ud)
+{
+    jumio_client_sink_t *k = ud;
+    apr_size_t len = size * n, i = 12, j;
+    if (len > 12 && !strncasecmp(ptr, "Retry-After:", 12)) {
+        while (i < len && (ptr[i] == ' ' || ptr[i] == '\t'))
+            i++;
+        for (j = i; j < len && apr_isdigit(ptr[j]) && j - i < 6; j++)
+            ;
+        if (j > i)
+            k->retry_after = apr_pstrndup(k->pool, ptr + i, j - i);
+    }
+    return len;
+}
+
+#define JUMIO_SETOPT(h, opt, val) \
+    do { if ((rc = curl_easy_setopt(h, opt, val)) != CURLE_OK) goto end; } while (0)
+
+/* Apply the request's options to a handle; CURLE_OK or the failing setopt's code. */
+static CURLcode jumio_client_setup(request_rec *r, CURL *h, const jumio_client_req_t *q,
+                                   struct curl_slist *hdrs, jumio_client_sink_t *k)
+{
+    const jumio_srv_cfg_t *sc = jumio_config_srv(r);
+    long total = sc->timeout > 0 ? sc->timeout : JUMIO_DEFAULT_TIMEOUT;
+    long conn = sc->connect_timeout > 0 ? sc->connect_timeout : JUMIO_DEFAULT_CONNECT;
+    CURLcode rc;
+    JUMIO_SETOPT(h, CURLOPT_URL, q->url);
+    JUMIO_SETOPT(h, CURLOPT_NOSIGNAL, 1L);
+    JUMIO_SETOPT(h, CURLOPT_TIMEOUT, total);
+    JUMIO_SETOPT(h, CURLOPT_CONNECTTIMEOUT, conn);
+    JUMIO_SETOPT(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    JUMIO_SETOPT(h, CURLOPT_FOLLOWLOCATION, 0L);
+    JUMIO_SETOPT(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    JUMIO_SETOPT(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    JUMIO_SETOPT(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    JUMIO_SETOPT(h, CURLOPT_USERAGENT, sc->user_agent ? sc->user_agent : "mod_jumio/" JUMIO_VERSION);
+    JUMIO_SETOPT(h, CURLOPT_HTTPHEADER, hdrs);
+    JUMIO_SETOPT(h, CURLOPT_WRITEFUNCTION, jumio_client_on_body);
+    JUMIO_SETOPT(h, CURLOPT_WRITEDATA, k);
+    JUMIO_SETOPT(h, CURLOPT_HEADERFUNCTION, jumio_client_on_header);
+    JUMIO_SETOPT(h, CURLOPT_HEADERDATA, k);
+    if (q->user) {
+        JUMIO_SETOPT(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        JUMIO_SETOPT(h, CURLOPT_USERNAME, q->user);
+        JUMIO_SETOPT(h, CURLOPT_PASSWORD, q->password);
+    }
+    if (q->body) {
+        JUMIO_SETOPT(h, CURLOPT_POSTFIELDSIZE, (long)q->body_len);
+        JUMIO_SETOPT(h, CURLOPT_POSTFIELDS, q->body);
+    }
+    else if (!strcmp(q->method, "GET"))
+        JUMIO_SETOPT(h, CURLOPT_HTTPGET, 1L);
+    if (strcmp(q->method, "GET") && strcmp(q->method, "POST"))
+        JUMIO_SETOPT(h, CURLOPT_CUSTOMREQUEST, q->method);
+end:
+    return rc;
+}
+
+/* Header list of a call: Accept, Content-Type, Authorization. NULL on allocation failure. */
+static struct curl_slist *jumio_client_headers(request_rec *r, const jumio_client_req_t *q)
+{
+    struct curl_slist *l = curl_slist_append(NULL, "Accept: application/json"), *n;
+    if (l && q->content_type) {
+        n = curl_slist_append(l, apr_pstrcat(r->pool, "Content-Type: ", q->content_type, NULL));
+        l = n ? n : (curl_slist_free_all(l), NULL);
+    }
+    if (l && q->auth_header) {
+        n = curl_slist_append(l, q->auth_header);
+        l = n ? n : (curl_slist_free_all(l), NULL);
+    }
+    if (l) {
+        n = curl_slist_append(l, "Expect:");
+        l = n ? n : (curl_slist_free_all(l), NULL);
+    }
+    return l;
+}
+
+/* Perform one HTTP exchange; fills status and body. CURLE_OK or the curl error (logged). */
+static CURLcode jumio_client_perform(request_rec *r, const jumio_client_req_t *q, long *status,
+                                     jumio_client_sink_t *k)
+{
+    struct curl_slist *hdrs = jumio_client_headers(r, q);
+    CURL *h = jumio_client_handle_get();
+    CURLcode rc = CURLE_OUT_OF_MEMORY;
+    memset(k, 0, sizeof(*k));
+    k->pool = r->pool;
+    *status = 0;
+    if (h && hdrs && (rc = jumio_client_setup(r, h, q, hdrs, k)) == CURLE_OK)
+        rc = curl_easy_perform(h);
+    if (rc == CURLE_OK)
+        rc = curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+    if (rc != CURLE_OK)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "mod_jumio: %s %s failed: %s%s", q->method,
+                      q->url, curl_easy_strerror(rc), k->overflow ? " (answer too large)" : "");
+    if (h)
+        jumio_client_handle_put(h);
+    curl_slist_free_all(hdrs);
+    return rc;
+}
+
+/* Fetch a new OAuth2 token into the cache (mutex held by the caller). APR_SUCCESS or not. */
+static jumio_up_e jumio_client_token_fetch(request_rec *r, jumio_srv_cfg_t *sc)
+{
+    jumio_client_req_t q = { "POST", NULL, NULL, "application/x-www-form-urlencoded",
+                             sc->client_id, sc->client_secret,
+                             "grant_type=client_credentials", 29 };
+    jumio_client_sink_t k;
+    json_t *ans, *tok, *exp;
+    long status;
+    CURLcode rc;
+    q.url = apr_pstrcat(r->pool, jumio_config_endpoint(sc, JUMIO_SVC_AUTH, r->pool),
+                        "/oauth2/token", NULL);
+    rc = jumio_client_perform(r, &q, &status, &k);
+    if (rc != CURLE_OK)
+        return rc == CURLE_OPERATION_TIMEDOUT ? JUMIO_UP_TIMEOUT : JUMIO_UP_ERROR;
+    if (status == 429)
+        return JUMIO_UP_BUSY;
+    if (status != 200) {
+        const char *why = jumio_error_text(r->pool, k.buf, k.len);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "mod_jumio: token request answered %ld%s%s",
+                      status, why ? ": " : "", why ? why : "");
+        return status >= 400 && status < 500 ? JUMIO_UP_REJECTED : JUMIO_UP_ERROR;
+    }
+    ans = k.buf ? json_loadb(k.buf, k.len, 0, NULL) : NULL;
+    tok = json_object_get(ans, "access_token");
+    exp = json_object_get(ans, "expires_in");
+    if (!json_is_string(tok) || !json_string_length(tok) || json_string_length(tok) > 8192
+        || !json_is_integer(exp) || json_integer_value(exp) <= 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "mod_jumio: token answer is not usable");
+        json_decref(ans);
+        return JUMIO_UP_ERROR;
+    }
+    free(sc->tokens->token);
+    sc->tokens->token = strdup(json_string_value(tok));
+    sc->tokens->refresh_at = apr_time_now() + apr_time_from_sec(
+        json_integer_value(exp) > 120 ? json_integer_value(exp) - 60 : json_integer_value(exp) / 2);
+    json_decref(ans);
+    return sc->tokens->token ? JUMIO_UP_OK : JUMIO_UP_ERROR;
+}
+
+/* "Authorization: ..." header for a business call, from the cache or a fresh token.
+ * drop_old: the token `old` was refused (401); fetch a new one unless another thread did. */
+static jumio_up_e jumio_client_auth(request_rec *r, const char *old, const char **header)
+{
+    jumio_srv_cfg_t *sc = jumio_config_srv(r);
+    jumio_up_e up = JUMIO_UP_OK;
+    if (sc->auth == JUMIO_AUTH_BASIC) {
+        *header = NULL;
+        return JUMIO_UP_OK;
+    }
+    if (!sc->client_id || !sc->tokens || apr_thread_mutex_lock(sc->tokens->mutex) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "mod_jumio: JumioClientId/Secret not set");
+        return JUMIO_UP_ERROR;
+    }
+    if (!sc->tokens->token || apr_time_now() >= sc->tokens->refresh_at
+        || (old && !strcmp(old, sc->tokens->token)))
+        up = jumio_client_token_fetch(r, sc);
+    if (up == JUMIO_UP_OK)
+        *header = apr_pstrcat(r->pool, "Authorization: Bearer ", sc->tokens->token, NULL);
+    apr_thread_mutex_unlock(sc->tokens->mutex);
+    return up;
+}
+
+/* Classify a completed exchange's HTTP status and body into ans. */
+static void jumio_client_classify(request_rec *r, const jumio_client_req_t *q, long status,
+                                  jumio_client_sink_t *k, jumio_answer_t *ans)
+{
+    const char *why;
+    ans->http_status = status;
+    if (status >= 200 && status < 300) {
+        ans->json = k->len ? json_loadb(k->buf, k->len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+        ans->outcome = (json_is_object(ans->json) || (!k->len && strcmp(q->method, "GET")))
+                       ? JUMIO_UP_OK : JUMIO_UP_ERROR;
+        if (ans->outcome != JUMIO_UP_OK)
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "mod_jumio: %s %s: answer is not JSON",
+                          q->method, q->url);
+        return;
+    }
+    why = jumio_error_text(r->pool, k->buf, k->len);
+    ap_log_rerror(APLOG_MARK, status == 404 ? APLOG_INFO : APLOG_ERR, 0, r,
+                  "mod_jumio: %s %s answered %ld%s%s", q->method, q->url, status,
+                  why ? ": " : "", why ? why : "");
+    ans->outcome = status == 404 ? JUMIO_UP_NOT_FOUND : status == 429 ? JUMIO_UP_BUSY
+                   : (status >= 400 && status < 500) ? JUMIO_UP_REJECTED : JUMIO_UP_ERROR;
+    ans->retry_after = k->retry_after;
+}
+
+/* One authenticated business call, refreshing the token and retrying once on 401. */
+void jumio_client_call(request_rec *r, const char *method, jumio_svc_e svc, const char *path,
+                       json_t *body, jumio_answer_t *ans)
+{
+    jumio_srv_cfg_t *sc = jumio_config_srv(r);
+    jumio_client_req_t q = { method, NULL, NULL, NULL, NULL, NULL, NULL, 0 };
+    jumio_client_sink_t k;
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    const char *old = NULL;
+    long status = 0;
+    int attempt;
+    CURLcode rc;
+    memset(ans, 0, sizeof(*ans));
+    ans->outcome = JUMIO_UP_ERROR;
+    q.url = apr_pstrcat(r->pool, jumio_config_endpoint(sc, svc, r->pool), path, NULL);
+    if (text) {
+        q.body = apr_pstrdup(r->pool, text);
+        q.body_len = strlen(text);
+        q.content_type = "application/json";
+        free(text);
+    }
+    if (sc->auth == JUMIO_AUTH_BASIC) {
+        q.user = sc->client_id;
+        q.password = sc->client_secret;
+    }
+    for (attempt = 0; attempt < 2; attempt++) {
+        jumio_up_e up = jumio_client_auth(r, old, &q.auth_header);
+        if (up != JUMIO_UP_OK) {
+            ans->outcome = up;
+            return;
+        }
+        rc = jumio_client_perform(r, &q, &status, &k);
+        if (rc != CURLE_OK) {
+            ans->outcome = rc == CURLE_OPERATION_TIMEDOUT ? JUMIO_UP_TIMEOUT : JUMIO_UP_ERROR;
+            return;
+        }
+        if (status != 401 || sc->auth == JUMIO_AUTH_BASIC || !q.auth_header)
+            break;
+        old = apr_pstrdup(r->pool, q.auth_header + strlen("Authorization: Bearer "));
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "mod_jumio: token refused, fetching a new one");
+    }
+    jumio_client_classify(r, &q, status, &k, ans);
+}
+
+/* Answer the portal for a failed call (502/503/504 per SPEC §3); returns OK. */
+int jumio_client_fail(request_rec *r, const jumio_answer_t *ans)
+{
+    switch (ans->outcome) {
+    case JUMIO_UP_REJECTED:
+        return jumio_http_error(r, HTTP_BAD_GATEWAY, "upstream_rejected",
+                                "Jumio rejected the request.");
+    case JUMIO_UP_TIMEOUT:
+        return jumio_http_error(r, HTTP_GATEWAY_TIME_OUT, "upstream_timeout",
+                                "Jumio did not answer in time.");
+    case JUMIO_UP_BUSY:
+        apr_table_setn(r->err_headers_out, "Retry-After",
+                       ans->retry_after ? ans->retry_after : "5");
+        return jumio_http_error(r, HTTP_SERVICE_UNAVAILABLE, "upstream_busy",
+                                "Jumio is busy; try again later.");
+    default:
+        return jumio_http_error(r, HTTP_BAD_GATEWAY, "upstream_error",
+                                "Jumio could not be reached or gave an unusable answer.");
+    }
+}

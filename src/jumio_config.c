@@ -1,0 +1,517 @@
+/* jumio_config.c - directive parsing, per-server and per-directory config, merging, checks. */
+#include "mod_jumio.h"
+#include <apr_strings.h>
+#include <apr_file_io.h>
+#include <apr_lib.h>
+#include <apr_env.h>
+#include <jwt.h>
+
+static const char *const jumio_svc_names[JUMIO_SVC_COUNT] = {
+    "auth", "account", "api", "retrieval", "status"
+};
+static const char *const jumio_id_types[] = { "ID_CARD", "DRIVING_LICENSE", "PASSPORT", "VISA", NULL };
+static const char *const jumio_facemap_types[] = { "IPROOV_STANDARD", "IPROOV_PREMIUM",
+                                                   "JUMIO_STANDARD", NULL };
+static const char *const jumio_locales[] = {
+    "ar", "bg", "cs", "da", "de", "el", "en", "en-GB", "es", "es-MX", "et", "fi", "fr", "he",
+    "hr", "hu", "hy", "id", "it", "ja", "ka", "km", "ko", "lt", "ms", "nl", "no", "pl", "pt",
+    "pt-BR", "ro", "ru", "sk", "sv", "th", "tr", "vi", "zh-CN", "zh-HK", NULL
+};
+
+/* Fresh server config with everything unset. */
+void *jumio_config_srv_create(apr_pool_t *p, server_rec *s)
+{
+    jumio_srv_cfg_t *c = apr_pcalloc(p, sizeof(*c));
+    c->timeout = c->connect_timeout = c->jwt_alg = c->jwt_leeway = c->callback_signing = -1;
+    return c;
+}
+
+#define JUMIO_PICK(f) (add->f ? add->f : base->f)
+#define JUMIO_PICK_SET(f) (add->f != -1 ? add->f : base->f)
+
+/* Virtual host config: its own values over the main server's. */
+void *jumio_config_srv_merge(apr_pool_t *p, void *basev, void *addv)
+{
+    jumio_srv_cfg_t *base = basev, *add = addv, *c = apr_pcalloc(p, sizeof(*c));
+    int i;
+    for (i = 0; i < JUMIO_SVC_COUNT; i++)
+        c->endpoint[i] = JUMIO_PICK(endpoint[i]);
+    c->datacenter = JUMIO_PICK(datacenter);
+    c->auth = JUMIO_PICK(auth);
+    c->client_id = JUMIO_PICK(client_id);
+    c->client_secret = JUMIO_PICK(client_secret);
+    c->user_agent = JUMIO_PICK(user_agent);
+    c->timeout = JUMIO_PICK_SET(timeout);
+    c->connect_timeout = JUMIO_PICK_SET(connect_timeout);
+    c->jwt_alg = JUMIO_PICK_SET(jwt_alg);
+    c->jwt_key = add->jwt_key ? add->jwt_key : base->jwt_key;
+    c->jwt_keylen = add->jwt_key ? add->jwt_keylen : base->jwt_keylen;
+    c->jwt_issuer = JUMIO_PICK(jwt_issuer);
+    c->jwt_audience = JUMIO_PICK(jwt_audience);
+    c->jwt_user_claim = JUMIO_PICK(jwt_user_claim);
+    c->jwt_leeway = JUMIO_PICK_SET(jwt_leeway);
+    c->callback_signing = JUMIO_PICK_SET(callback_signing);
+    c->userref_key = JUMIO_PICK(userref_key);
+    return c;
+}
+
+/* Fresh directory config with everything unset. */
+void *jumio_config_dir_create(apr_pool_t *p, char *dir)
+{
+    jumio_dir_cfg_t *c = apr_pcalloc(p, sizeof(*c));
+    c->sdk_token = c->retention_days = -1;
+    c->max_body = -1;
+    return c;
+}
+
+/* Inner <Location> values over the outer ones. */
+void *jumio_config_dir_merge(apr_pool_t *p, void *basev, void *addv)
+{
+    jumio_dir_cfg_t *base = basev, *add = addv, *c = apr_pcalloc(p, sizeof(*c));
+    c->workflow_key = JUMIO_PICK(workflow_key);
+    c->id_types = JUMIO_PICK(id_types);
+    c->id_countries = JUMIO_PICK(id_countries);
+    c->facemap_types = JUMIO_PICK(facemap_types);
+    c->locale = JUMIO_PICK(locale);
+    c->success_url = JUMIO_PICK(success_url);
+    c->error_url = JUMIO_PICK(error_url);
+    c->token_lifetime = JUMIO_PICK(token_lifetime);
+    c->callback_url = JUMIO_PICK(callback_url);
+    c->callback_allow = JUMIO_PICK(callback_allow);
+    c->user_source = JUMIO_PICK(user_source);
+    c->userref = JUMIO_PICK(userref);
+    c->poll_data = JUMIO_PICK(poll_data);
+    c->sdk_token = JUMIO_PICK_SET(sdk_token);
+    c->max_body = add->max_body != -1 ? add->max_body : base->max_body;
+    c->retention_days = JUMIO_PICK_SET(retention_days);
+    return c;
+}
+
+/* The server config a directive is being read for. */
+static jumio_srv_cfg_t *jumio_config_cmd_srv(cmd_parms *cmd)
+{
+    return ap_get_module_config(cmd->server->module_config, &jumio_module);
+}
+
+/* Error text naming the directive. */
+static const char *jumio_config_err(cmd_parms *cmd, const char *what, const char *arg)
+{
+    return apr_psprintf(cmd->pool, "%s: %s: '%s'", cmd->directive->directive, what, arg);
+}
+
+/* Read a small file (secrets, PEM keys) whole; strips one trailing newline. */
+static const char *jumio_config_read_file(cmd_parms *cmd, const char *path, const char **out,
+                                          apr_size_t *len)
+{
+    apr_file_t *f;
+    apr_finfo_t fi;
+    char *buf;
+    apr_size_t n;
+    apr_status_t rv = apr_file_open(&f, path, APR_FOPEN_READ, 0, cmd->pool);
+    if (rv != APR_SUCCESS)
+        return apr_psprintf(cmd->pool, "%s: cannot open '%s': %pm", cmd->directive->directive,
+                            path, &rv);
+    if ((rv = apr_file_info_get(&fi, APR_FINFO_SIZE, f)) != APR_SUCCESS || fi.size > 65536) {
+        apr_file_close(f);
+        return apr_psprintf(cmd->pool, "%s: '%s' is unreadable or larger than 64 KiB",
+                            cmd->directive->directive, path);
+    }
+    n = (apr_size_t)fi.size;
+    buf = apr_pcalloc(cmd->pool, n + 1);
+    rv = n ? apr_file_read_full(f, buf, n, &n) : APR_SUCCESS;
+    apr_file_close(f);
+    if (rv != APR_SUCCESS)
+        return apr_psprintf(cmd->pool, "%s: cannot read '%s': %pm", cmd->directive->directive,
+                            path, &rv);
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        buf[--n] = '\0';
+    *out = buf;
+    *len = n;
+    return NULL;
+}
+
+/* Resolve a secret given as literal, env:NAME or file:/path. */
+static const char *jumio_config_secret(cmd_parms *cmd, const char *arg, const char **out,
+                                       apr_size_t *len)
+{
+    if (!strncmp(arg, "env:", 4)) {
+        char *val = NULL;
+        if (apr_env_get(&val, arg + 4, cmd->pool) != APR_SUCCESS || !val || !*val)
+            return jumio_config_err(cmd, "environment variable is not set", arg + 4);
+        *out = val;
+        *len = strlen(val);
+        return NULL;
+    }
+    if (!strncmp(arg, "file:", 5))
+        return jumio_config_read_file(cmd, ap_server_root_relative(cmd->pool, arg + 5), out, len);
+    if (!*arg)
+        return jumio_config_err(cmd, "empty value", arg);
+    *out = arg;
+    *len = strlen(arg);
+    return NULL;
+}
+
+/* 1 when arg is an http(s) URL without spaces or control characters, at most 255 long. */
+static int jumio_config_url_ok(const char *arg)
+{
+    const char *c;
+    if (strncasecmp(arg, "https://", 8) && strncasecmp(arg, "http://", 7))
+        return 0;
+    for (c = arg; *c; c++)
+        if (apr_iscntrl(*c) || *c == ' ')
+            return 0;
+    return strlen(arg) <= 255;
+}
+
+/* 1 when s is one of the NULL-terminated list. */
+static int jumio_config_in(const char *s, const char *const *list)
+{
+    for (; *list; list++)
+        if (!strcmp(s, *list))
+            return 1;
+    return 0;
+}
+
+/* Parse a non-negative integer with an upper bound; -1 when invalid. */
+static long jumio_config_int(const char *arg, long max)
+{
+    char *end;
+    long v;
+    if (!apr_isdigit(*arg))
+        return -1;
+    v = strtol(arg, &end, 10);
+    return (*end || v < 0 || v > max) ? -1 : v;
+}
+
+/* JumioDatacenter US|EU|SG. */
+const char *jumio_config_set_datacenter(cmd_parms *cmd, void *d, const char *arg)
+{
+    if (strcmp(arg, "US") && strcmp(arg, "EU") && strcmp(arg, "SG"))
+        return jumio_config_err(cmd, "must be US, EU or SG", arg);
+    jumio_config_cmd_srv(cmd)->datacenter = arg;
+    return NULL;
+}
+
+/* JumioEndpoint <service> <base URL>. */
+const char *jumio_config_set_endpoint(cmd_parms *cmd, void *d, const char *svc, const char *url)
+{
+    int i;
+    for (i = 0; i < JUMIO_SVC_COUNT; i++)
+        if (!strcmp(svc, jumio_svc_names[i]))
+            break;
+    if (i == JUMIO_SVC_COUNT)
+        return jumio_config_err(cmd, "service must be auth, account, api, retrieval or status", svc);
+    if (!jumio_config_url_ok(url))
+        return jumio_config_err(cmd, "not an http(s) URL", url);
+    jumio_config_cmd_srv(cmd)->endpoint[i] = apr_pstrdup(cmd->pool, url);
+    return NULL;
+}
+
+/* JumioAuth oauth2|basic. */
+const char *jumio_config_set_auth(cmd_parms *cmd, void *d, const char *arg)
+{
+    jumio_srv_cfg_t *sc = jumio_config_cmd_srv(cmd);
+    if (!strcasecmp(arg, "oauth2"))
+        sc->auth = JUMIO_AUTH_OAUTH2;
+    else if (!strcasecmp(arg, "basic"))
+        sc->auth = JUMIO_AUTH_BASIC;
+    else
+        return jumio_config_err(cmd, "must be oauth2 or basic", arg);
+    return NULL;
+}
+
+/* A plain string field of the server config (offset in cmd->info). */
+const char *jumio_config_set_srv_string(cmd_parms *cmd, void *d, const char *arg)
+{
+    const char *c;
+    for (c = arg; *c; c++)
+        if (apr_iscntrl(*c))
+            return jumio_config_err(cmd, "control characters are not allowed", "");
+    if (!*arg || strlen(arg) > 255)
+        return jumio_config_err(cmd, "must be 1 to 255 characters", arg);
+    return ap_set_string_slot(cmd, jumio_config_cmd_srv(cmd), arg);
+}
+
+/* A secret field of the server config (literal, env:, file:); never echoed in errors. */
+const char *jumio_config_set_srv_secret(cmd_parms *cmd, void *d, const char *arg)
+{
+    const char *val;
+    apr_size_t len;
+    const char *err = jumio_config_secret(cmd, arg, &val, &len);
+    if (err)
+        return err;
+    if (memchr(val, '\0', len) || memchr(val, '\n', len))
+        return apr_psprintf(cmd->pool, "%s: the value must be a single line",
+                            cmd->directive->directive);
+    *(const char **)((char *)jumio_config_cmd_srv(cmd) + (apr_size_t)cmd->info) = val;
+    return NULL;
+}
+
+/* JumioTimeout <total> [<connect>]. */
+const char *jumio_config_set_timeout(cmd_parms *cmd, void *d, const char *total, const char *conn)
+{
+    jumio_srv_cfg_t *sc = jumio_config_cmd_srv(cmd);
+    long t = jumio_config_int(total, 600), c = conn ? jumio_config_int(conn, 600) : -2;
+    if (t < 1)
+        return jumio_config_err(cmd, "total timeout must be 1..600 seconds", total);
+    if (c == -1 || c == 0 || c > t)
+        return jumio_config_err(cmd, "connect timeout must be 1..total seconds", conn);
+    sc->timeout = (int)t;
+    sc->connect_timeout = c > 0 ? (int)c : (t < JUMIO_DEFAULT_CONNECT ? (int)t : JUMIO_DEFAULT_CONNECT);
+    return NULL;
+}
+
+/* JumioJWTAlgorithm, pinned. */
+const char *jumio_config_set_jwt_alg(cmd_parms *cmd, void *d, const char *arg)
+{
+    int alg = jumio_jwt_alg_from_name(arg);
+    if (alg < 0)
+        return jumio_config_err(cmd, "must be HS256/384/512, RS256/384/512 or ES256/384/512", arg);
+    jumio_config_cmd_srv(cmd)->jwt_alg = alg;
+    return NULL;
+}
+
+/* JumioJWTKey: HMAC secret or PEM public key (literal, env:, file:). */
+const char *jumio_config_set_jwt_key(cmd_parms *cmd, void *d, const char *arg)
+{
+    jumio_srv_cfg_t *sc = jumio_config_cmd_srv(cmd);
+    if (!strncmp(arg, "jwks:", 5))
+        return jumio_config_err(cmd, "jwks: keys are not supported by this build yet", "jwks:");
+    return jumio_config_secret(cmd, arg, &sc->jwt_key, &sc->jwt_keylen);
+}
+
+/* JumioJWTLeeway seconds. */
+const char *jumio_config_set_jwt_leeway(cmd_parms *cmd, void *d, const char *arg)
+{
+    long v = jumio_config_int(arg, 3600);
+    if (v < 0)
+        return jumio_config_err(cmd, "must be 0..3600 seconds", arg);
+    jumio_config_cmd_srv(cmd)->jwt_leeway = (int)v;
+    return NULL;
+}
+
+/* JumioCallbackSigning on|off. */
+const char *jumio_config_set_signing(cmd_parms *cmd, void *d, int on)
+{
+    jumio_config_cmd_srv(cmd)->callback_signing = on;
+    return NULL;
+}
+
+/* JumioWorkflowKey: any positive integer (tenants have custom keys such as 10013). */
+const char *jumio_config_set_workflow_key(cmd_parms *cmd, void *d, const char *arg)
+{
+    long v = jumio_config_int(arg, 2147483647L);
+    if (v < 1)
+        return jumio_config_err(cmd, "must be a positive integer", arg);
+    ((jumio_dir_cfg_t *)d)->workflow_key = (int)v;
+    return NULL;
+}
+
+/* Append to an array of strings, creating it on first use. */
+static void jumio_config_push(cmd_parms *cmd, apr_array_header_t **arr, const char *v)
+{
+    if (!*arr)
+        *arr = apr_array_make(cmd->pool, 4, sizeof(const char *));
+    APR_ARRAY_PUSH(*arr, const char *) = apr_pstrdup(cmd->pool, v);
+}
+
+/* JumioIdTypes: credential type codes for category ID. */
+const char *jumio_config_add_id_type(cmd_parms *cmd, void *d, const char *arg)
+{
+    if (!jumio_config_in(arg, jumio_id_types))
+        return jumio_config_err(cmd, "must be ID_CARD, DRIVING_LICENSE, PASSPORT or VISA", arg);
+    jumio_config_push(cmd, &((jumio_dir_cfg_t *)d)->id_types, arg);
+    return NULL;
+}
+
+/* JumioIdCountries: ISO 3166-1 alpha-3 codes. */
+const char *jumio_config_add_country(cmd_parms *cmd, void *d, const char *arg)
+{
+    if (strlen(arg) != 3 || !apr_isupper(arg[0]) || !apr_isupper(arg[1]) || !apr_isupper(arg[2]))
+        return jumio_config_err(cmd, "must be an ISO 3166-1 alpha-3 code such as USA", arg);
+    jumio_config_push(cmd, &((jumio_dir_cfg_t *)d)->id_countries, arg);
+    return NULL;
+}
+
+/* JumioFacemapTypes: credential type codes for category FACEMAP. */
+const char *jumio_config_add_facemap(cmd_parms *cmd, void *d, const char *arg)
+{
+    if (!jumio_config_in(arg, jumio_facemap_types))
+        return jumio_config_err(cmd, "must be IPROOV_STANDARD, IPROOV_PREMIUM or JUMIO_STANDARD", arg);
+    jumio_config_push(cmd, &((jumio_dir_cfg_t *)d)->facemap_types, arg);
+    return NULL;
+}
+
+/* JumioLocale: one of the web client's supported locales. */
+const char *jumio_config_set_locale(cmd_parms *cmd, void *d, const char *arg)
+{
+    if (!jumio_config_in(arg, jumio_locales))
+        return jumio_config_err(cmd, "not a locale supported by Jumio's web client", arg);
+    ((jumio_dir_cfg_t *)d)->locale = arg;
+    return NULL;
+}
+
+/* A URL field of the directory config (offset in cmd->info). */
+const char *jumio_config_set_url(cmd_parms *cmd, void *d, const char *arg)
+{
+    if (!jumio_config_url_ok(arg))
+        return jumio_config_err(cmd, "must be an http(s) URL of at most 255 characters", arg);
+    *(const char **)((char *)d + (apr_size_t)cmd->info) = arg;
+    return NULL;
+}
+
+/* JumioTokenLifetime: <n>s|m|h|d between 5m and 60d. */
+const char *jumio_config_set_token_lifetime(cmd_parms *cmd, void *d, const char *arg)
+{
+    apr_size_t n = strlen(arg);
+    long v, mult;
+    char unit = n ? arg[n - 1] : 0;
+    mult = unit == 's' ? 1 : unit == 'm' ? 60 : unit == 'h' ? 3600 : unit == 'd' ? 86400 : 0;
+    v = (n > 1 && n < 12 && mult) ? jumio_config_int(apr_pstrndup(cmd->pool, arg, n - 1), 99999999) : -1;
+    if (v < 0 || v * mult < 300 || v * mult > 60L * 86400)
+        return jumio_config_err(cmd, "must be like 30m, 600s, 1d, between 5m and 60d", arg);
+    ((jumio_dir_cfg_t *)d)->token_lifetime = arg;
+    return NULL;
+}
+
+/* JumioCallbackURLAllow prefixes. */
+const char *jumio_config_add_allow(cmd_parms *cmd, void *d, const char *arg)
+{
+    if (!jumio_config_url_ok(arg))
+        return jumio_config_err(cmd, "must be an http(s) URL prefix", arg);
+    jumio_config_push(cmd, &((jumio_dir_cfg_t *)d)->callback_allow, arg);
+    return NULL;
+}
+
+/* JumioUserSource jwt|remote-user. */
+const char *jumio_config_set_user_source(cmd_parms *cmd, void *d, const char *arg)
+{
+    jumio_dir_cfg_t *dc = d;
+    if (!strcasecmp(arg, "jwt"))
+        dc->user_source = JUMIO_USER_JWT;
+    else if (!strcasecmp(arg, "remote-user"))
+        dc->user_source = JUMIO_USER_REMOTE;
+    else
+        return jumio_config_err(cmd, "must be jwt or remote-user", arg);
+    return NULL;
+}
+
+/* JumioUserReference plain|hmac. */
+const char *jumio_config_set_userref(cmd_parms *cmd, void *d, const char *arg)
+{
+    jumio_dir_cfg_t *dc = d;
+    if (!strcasecmp(arg, "plain"))
+        dc->userref = JUMIO_REF_PLAIN;
+    else if (!strcasecmp(arg, "hmac"))
+        dc->userref = JUMIO_REF_HMAC;
+    else
+        return jumio_config_err(cmd, "must be plain or hmac", arg);
+    return NULL;
+}
+
+/* JumioPollData decision|full|none. */
+const char *jumio_config_set_poll_data(cmd_parms *cmd, void *d, const char *arg)
+{
+    jumio_dir_cfg_t *dc = d;
+    if (!strcasecmp(arg, "decision"))
+        dc->poll_data = JUMIO_DATA_DECISION;
+    else if (!strcasecmp(arg, "full"))
+        dc->poll_data = JUMIO_DATA_FULL;
+    else if (!strcasecmp(arg, "none"))
+        dc->poll_data = JUMIO_DATA_NONE;
+    else
+        return jumio_config_err(cmd, "must be decision, full or none", arg);
+    return NULL;
+}
+
+/* JumioSdkToken on|off. */
+const char *jumio_config_set_sdk_token(cmd_parms *cmd, void *d, int on)
+{
+    ((jumio_dir_cfg_t *)d)->sdk_token = on;
+    return NULL;
+}
+
+/* JumioMaxBody bytes (1 .. 1 MiB). */
+const char *jumio_config_set_max_body(cmd_parms *cmd, void *d, const char *arg)
+{
+    long v = jumio_config_int(arg, 1024L * 1024);
+    if (v < 1)
+        return jumio_config_err(cmd, "must be 1..1048576 bytes", arg);
+    ((jumio_dir_cfg_t *)d)->max_body = v;
+    return NULL;
+}
+
+/* JumioRetention days (1 .. 3650). */
+const char *jumio_config_set_retention(cmd_parms *cmd, void *d, const char *arg)
+{
+    long v = jumio_config_int(arg, 3650);
+    if (v < 1)
+        return jumio_config_err(cmd, "must be 1..3650 days", arg);
+    ((jumio_dir_cfg_t *)d)->retention_days = (int)v;
+    return NULL;
+}
+
+/* 1 when the configured JWT key fits the algorithm family (PEM for RS/ES, secret for HS). */
+static int jumio_config_key_fits(const jumio_srv_cfg_t *sc)
+{
+    int pem = sc->jwt_key && strstr(sc->jwt_key, "-----BEGIN") != NULL;
+    if (sc->jwt_alg >= JWT_ALG_HS256 && sc->jwt_alg <= JWT_ALG_HS512)
+        return !pem && sc->jwt_keylen >= 16;
+    return pem && !strstr(sc->jwt_key, "PRIVATE KEY");
+}
+
+/* Cross-directive checks of one server; NULL when fine. */
+static const char *jumio_config_check_one(apr_pool_t *p, const jumio_srv_cfg_t *sc)
+{
+    if (sc->jwt_key && sc->jwt_alg < 0)
+        return "JumioJWTKey: JumioJWTAlgorithm must be set too (the algorithm is pinned)";
+    if (sc->jwt_alg >= 0 && !sc->jwt_key)
+        return "JumioJWTAlgorithm: JumioJWTKey must be set too";
+    if (sc->jwt_key && !jumio_config_key_fits(sc))
+        return "JumioJWTKey: HS* needs a secret of 16+ bytes; RS*/ES* need a PEM public key";
+    if ((sc->client_id != NULL) != (sc->client_secret != NULL))
+        return "JumioClientId/JumioClientSecret: set both or neither";
+    return NULL;
+}
+
+/* check_config hook: refuse to start with an inconsistent configuration. */
+int jumio_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    for (; s; s = s->next) {
+        const char *err = jumio_config_check_one(ptemp,
+                              ap_get_module_config(s->module_config, &jumio_module));
+        if (err) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "mod_jumio: %s", err);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+    return OK;
+}
+
+/* Base URL of a Jumio service: JumioEndpoint, else from JumioDatacenter (default US). */
+const char *jumio_config_endpoint(const jumio_srv_cfg_t *sc, jumio_svc_e svc, apr_pool_t *p)
+{
+    const char *dc = sc->datacenter ? sc->datacenter : "US";
+    const char *region = !strcmp(dc, "EU") ? "emea-1" : !strcmp(dc, "SG") ? "apac-1" : "amer-1";
+    if (sc->endpoint[svc])
+        return sc->endpoint[svc];
+    return apr_psprintf(p, "https://%s.%s.jumio.ai", jumio_svc_names[svc], region);
+}
+
+/* Effective JumioCallbackSigning (default on). */
+int jumio_config_signing(const jumio_srv_cfg_t *sc)
+{
+    return sc->callback_signing != 0;
+}
+
+/* Server config of a request. */
+jumio_srv_cfg_t *jumio_config_srv(request_rec *r)
+{
+    return ap_get_module_config(r->server->module_config, &jumio_module);
+}
+
+/* Directory config of a request. */
+jumio_dir_cfg_t *jumio_config_dir(request_rec *r)
+{
+    return ap_get_module_config(r->per_dir_config, &jumio_module);
+}

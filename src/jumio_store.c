@@ -1,0 +1,374 @@
+/* jumio_store.c - storage over mod_dbd: schema creation, per-connection prepared statements,
+ * and the reads and writes of the handlers, each write in one DB transaction. */
+#include "mod_jumio.h"
+#include <apr_strings.h>
+#include <apr_optional.h>
+#include <apr_dbd.h>
+#include <mod_dbd.h>
+
+/* Statements are prepared by us on each new connection after the schema exists (mod_dbd's
+ * own ap_dbd_prepare would prepare them before any table could be created: NOTES §2). */
+typedef enum { JUMIO_ST_ACCT_GET, JUMIO_ST_ACCT_UPSERT, JUMIO_ST_ACCT_UPSERT_KEEP,
+               JUMIO_ST_TX_INSERT, JUMIO_ST_TX_GET, JUMIO_ST_TX_STATUS, JUMIO_ST_CB_INSERT,
+               JUMIO_ST_DETAILS, JUMIO_ST_CLAIM, JUMIO_ST_COUNT } jumio_st_e;
+
+struct jumio_db {
+    ap_dbd_t *dbd;
+    apr_dbd_prepared_t *st[JUMIO_ST_COUNT];
+};
+
+static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *jumio_store_dbd_acquire;
+
+#define JUMIO_TX_COLS "workflow_id, account_id, user_id, workflow_key, cir, redirect_url, " \
+    "jumio_timestamp, status, callback_token, details, decision, status_checks, created_at"
+
+static const char *const jumio_store_sql[JUMIO_ST_COUNT] = {
+    "SELECT account_id, credentials FROM jumio_accounts WHERE user_id = %s",
+    NULL, /* upserts are driver-specific, see jumio_store_upsert_sql */
+    NULL,
+    "INSERT INTO jumio_transactions (workflow_id, account_id, user_id, workflow_key, cir, "
+    "redirect_url, jumio_timestamp, status, status_rank, callback_token, status_checks, "
+    "created_at, updated_at) VALUES (%s, %s, %s, %d, %s, %s, %s, 'INITIATED', 0, %s, 0, %lld, %lld)",
+    "SELECT " JUMIO_TX_COLS " FROM jumio_transactions WHERE workflow_id = %s",
+    "UPDATE jumio_transactions SET status = %s, status_rank = %d, updated_at = %lld "
+    "WHERE workflow_id = %s AND status_rank < %d",
+    "INSERT INTO jumio_callbacks (received_at, remote_addr, workflow_id, status, body) "
+    "VALUES (%lld, %s, %s, %s, %s)",
+    "UPDATE jumio_transactions SET details = %s, decision = %s, updated_at = %lld "
+    "WHERE workflow_id = %s AND details IS NULL",
+    "UPDATE jumio_transactions SET status_checks = status_checks + 1 "
+    "WHERE workflow_id = %s AND status_checks = %d"
+};
+
+static const char *const jumio_store_schema_sqlite[] = {
+    "CREATE TABLE IF NOT EXISTS jumio_accounts (user_id VARCHAR(255) PRIMARY KEY, "
+    "account_id VARCHAR(36) NOT NULL, credentials TEXT, created_at BIGINT NOT NULL, "
+    "updated_at BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS jumio_transactions (workflow_id VARCHAR(36) PRIMARY KEY, "
+    "account_id VARCHAR(36) NOT NULL, user_id VARCHAR(255) NOT NULL, workflow_key INTEGER NOT NULL, "
+    "cir VARCHAR(100) NOT NULL, redirect_url TEXT, jumio_timestamp VARCHAR(40), "
+    "status VARCHAR(20) NOT NULL, status_rank INTEGER NOT NULL, callback_token VARCHAR(64), "
+    "details TEXT, decision VARCHAR(20), status_checks INTEGER NOT NULL DEFAULT 0, "
+    "created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS jumio_transactions_user ON jumio_transactions (user_id)",
+    "CREATE TABLE IF NOT EXISTS jumio_callbacks (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+    "received_at BIGINT NOT NULL, remote_addr VARCHAR(64), workflow_id VARCHAR(36), "
+    "status VARCHAR(20), body TEXT)",
+    NULL
+};
+
+static const char *const jumio_store_schema_mysql[] = {
+    "CREATE TABLE IF NOT EXISTS jumio_accounts (user_id VARCHAR(255) PRIMARY KEY, "
+    "account_id CHAR(36) NOT NULL, credentials TEXT, created_at BIGINT NOT NULL, "
+    "updated_at BIGINT NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+    "CREATE TABLE IF NOT EXISTS jumio_transactions (workflow_id CHAR(36) PRIMARY KEY, "
+    "account_id CHAR(36) NOT NULL, user_id VARCHAR(255) NOT NULL, workflow_key INT NOT NULL, "
+    "cir VARCHAR(100) NOT NULL, redirect_url TEXT, jumio_timestamp VARCHAR(40), "
+    "status VARCHAR(20) NOT NULL, status_rank INT NOT NULL, callback_token VARCHAR(64), "
+    "details MEDIUMTEXT, decision VARCHAR(20), status_checks INT NOT NULL DEFAULT 0, "
+    "created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, INDEX jumio_transactions_user "
+    "(user_id)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+    "CREATE TABLE IF NOT EXISTS jumio_callbacks (id BIGINT AUTO_INCREMENT PRIMARY KEY, "
+    "received_at BIGINT NOT NULL, remote_addr VARCHAR(64), workflow_id CHAR(36), "
+    "status VARCHAR(20), body TEXT) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+    NULL
+};
+
+/* 1 when the connection's driver is MySQL/MariaDB. */
+static int jumio_store_is_mysql(const ap_dbd_t *dbd)
+{
+    return !strcmp(apr_dbd_name(dbd->driver), "mysql");
+}
+
+/* SQL of the account upserts (keep: leave stored credentials alone). */
+static const char *jumio_store_upsert_sql(const ap_dbd_t *dbd, int keep)
+{
+    if (jumio_store_is_mysql(dbd))
+        return keep
+            ? "INSERT INTO jumio_accounts (user_id, account_id, credentials, created_at, updated_at) "
+              "VALUES (%s, %s, %s, %lld, %lld) ON DUPLICATE KEY UPDATE "
+              "account_id = VALUES(account_id), updated_at = VALUES(updated_at)"
+            : "INSERT INTO jumio_accounts (user_id, account_id, credentials, created_at, updated_at) "
+              "VALUES (%s, %s, %s, %lld, %lld) ON DUPLICATE KEY UPDATE "
+              "account_id = VALUES(account_id), credentials = VALUES(credentials), "
+              "updated_at = VALUES(updated_at)";
+    return keep
+        ? "INSERT INTO jumio_accounts (user_id, account_id, credentials, created_at, updated_at) "
+          "VALUES (%s, %s, %s, %lld, %lld) ON CONFLICT (user_id) DO UPDATE SET "
+          "account_id = excluded.account_id, updated_at = excluded.updated_at"
+        : "INSERT INTO jumio_accounts (user_id, account_id, credentials, created_at, updated_at) "
+          "VALUES (%s, %s, %s, %lld, %lld) ON CONFLICT (user_id) DO UPDATE SET "
+          "account_id = excluded.account_id, credentials = excluded.credentials, "
+          "updated_at = excluded.updated_at";
+}
+
+/* Find mod_dbd's acquire function; refuse to start without mod_dbd. */
+apr_status_t jumio_store_init(apr_pool_t *pconf, server_rec *s)
+{
+    jumio_store_dbd_acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
+    if (!jumio_store_dbd_acquire) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                     "mod_jumio: mod_dbd is not loaded (LoadModule dbd_module, DBDriver sqlite3)");
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
+/* Run schema statements and pragmas on a new connection; 0 or -1 (logged). */
+static int jumio_store_schema(request_rec *r, ap_dbd_t *dbd)
+{
+    const char *const *sql = jumio_store_is_mysql(dbd) ? jumio_store_schema_mysql
+                                                       : jumio_store_schema_sqlite;
+    int n, rv;
+    if (!jumio_store_is_mysql(dbd)) {
+        apr_dbd_results_t *res = NULL;
+        apr_dbd_row_t *row = NULL;
+        rv = apr_dbd_select(dbd->driver, r->pool, dbd->handle, &res, "PRAGMA journal_mode=WAL", 0);
+        while (rv == 0 && apr_dbd_get_row(dbd->driver, r->pool, res, &row, -1) != -1)
+            if (strcasecmp(apr_dbd_get_entry(dbd->driver, row, 0), "wal"))
+                ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "mod_jumio: SQLite WAL mode not set");
+    }
+    for (; *sql; sql++) {
+        rv = apr_dbd_query(dbd->driver, dbd->handle, &n, *sql);
+        if (rv) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "mod_jumio: creating the schema failed: %s",
+                          apr_dbd_error(dbd->driver, dbd->handle, rv));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Prepare our statements on this connection (in the connection's pool); 0 or -1. */
+static int jumio_store_prepare(request_rec *r, struct jumio_db *db)
+{
+    int i, rv;
+    for (i = 0; i < JUMIO_ST_COUNT; i++) {
+        const char *sql = i == JUMIO_ST_ACCT_UPSERT ? jumio_store_upsert_sql(db->dbd, 0)
+                        : i == JUMIO_ST_ACCT_UPSERT_KEEP ? jumio_store_upsert_sql(db->dbd, 1)
+                        : jumio_store_sql[i];
+        rv = apr_dbd_prepare(db->dbd->driver, db->dbd->pool, db->dbd->handle, sql, NULL, &db->st[i]);
+        if (rv) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "mod_jumio: preparing statement %d failed: %s",
+                          i, apr_dbd_error(db->dbd->driver, db->dbd->handle, rv));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The request's DB handle with our statements ready, or NULL (logged). */
+jumio_db_t *jumio_store_acquire(request_rec *r)
+{
+    ap_dbd_t *dbd = jumio_store_dbd_acquire ? jumio_store_dbd_acquire(r) : NULL;
+    struct jumio_db *db;
+    if (!dbd) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "mod_jumio: no database connection (mod_dbd)");
+        return NULL;
+    }
+    db = apr_hash_get(dbd->prepared, "jumio:db", APR_HASH_KEY_STRING);
+    if (db)
+        return db;
+    db = apr_pcalloc(dbd->pool, sizeof(*db));
+    db->dbd = dbd;
+    if (jumio_store_schema(r, dbd) || jumio_store_prepare(r, db))
+        return NULL;
+    apr_hash_set(dbd->prepared, "jumio:db", APR_HASH_KEY_STRING, db);
+    return db;
+}
+
+/* Current time as a decimal string of Unix seconds. */
+static const char *jumio_store_now(request_rec *r)
+{
+    return apr_psprintf(r->pool, "%" APR_INT64_T_FMT, (apr_int64_t)apr_time_sec(apr_time_now()));
+}
+
+/* Run a prepared select and return its first row (all rows are drained), or NULL. */
+static apr_dbd_row_t *jumio_store_select1(request_rec *r, jumio_db_t *db, jumio_st_e st,
+                                          int nargs, const char **args, int *err)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL, *first = NULL;
+    int rv = apr_dbd_pselect(db->dbd->driver, r->pool, db->dbd->handle, &res, db->st[st], 0,
+                             nargs, args);
+    *err = 0;
+    if (rv) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "mod_jumio: select %d failed: %s", st,
+                      apr_dbd_error(db->dbd->driver, db->dbd->handle, rv));
+        *err = 1;
+        return NULL;
+    }
+    while (apr_dbd_get_row(db->dbd->driver, r->pool, res, &row, -1) != -1)
+        if (!first)
+            first = row;
+    return first;
+}
+
+/* Column n of a row copied into the request pool (NULL for SQL NULL). */
+static const char *jumio_store_col(request_rec *r, jumio_db_t *db, apr_dbd_row_t *row, int n)
+{
+    const char *v = apr_dbd_get_entry(db->dbd->driver, row, n);
+    return v ? apr_pstrdup(r->pool, v) : NULL;
+}
+
+/* Run a prepared write; rows affected in *nrows; 0 or -1 (logged). */
+static int jumio_store_exec(request_rec *r, jumio_db_t *db, jumio_st_e st, int *nrows,
+                            int nargs, const char **args)
+{
+    int n = 0, rv = apr_dbd_pquery(db->dbd->driver, r->pool, db->dbd->handle, &n, db->st[st],
+                                   nargs, args);
+    if (rv) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "mod_jumio: statement %d failed: %s", st,
+                      apr_dbd_error(db->dbd->driver, db->dbd->handle, rv));
+        return -1;
+    }
+    if (nrows)
+        *nrows = n;
+    return 0;
+}
+
+/* Start a DB transaction; NULL on failure (logged). */
+static apr_dbd_transaction_t *jumio_store_begin(request_rec *r, jumio_db_t *db)
+{
+    apr_dbd_transaction_t *t = NULL;
+    int rv = apr_dbd_transaction_start(db->dbd->driver, r->pool, db->dbd->handle, &t);
+    if (rv) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "mod_jumio: cannot start a transaction: %s",
+                      apr_dbd_error(db->dbd->driver, db->dbd->handle, rv));
+        return NULL;
+    }
+    return t;
+}
+
+/* Commit (ok) or roll back a transaction; 0 when committed. */
+static int jumio_store_end(request_rec *r, jumio_db_t *db, apr_dbd_transaction_t *t, int ok)
+{
+    int rv;
+    if (!ok)
+        apr_dbd_transaction_mode_set(db->dbd->driver, t, APR_DBD_TRANSACTION_ROLLBACK);
+    rv = apr_dbd_transaction_end(db->dbd->driver, r->pool, t);
+    if (rv) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "mod_jumio: ending a transaction failed: %s",
+                      apr_dbd_error(db->dbd->driver, db->dbd->handle, rv));
+        return -1;
+    }
+    return ok ? 0 : -1;
+}
+
+/* 0 found, 1 not found, -1 error. */
+int jumio_store_account_get(request_rec *r, jumio_db_t *db, const char *user, jumio_acct_t *out)
+{
+    const char *args[1] = { user };
+    int err;
+    apr_dbd_row_t *row = jumio_store_select1(r, db, JUMIO_ST_ACCT_GET, 1, args, &err);
+    if (err)
+        return -1;
+    if (!row)
+        return 1;
+    out->user_id = user;
+    out->account_id = jumio_store_col(r, db, row, 0);
+    out->credentials = jumio_creds_from_json(r->pool, jumio_store_col(r, db, row, 1));
+    return 0;
+}
+
+/* Store a new transaction and the account mapping in one DB transaction; 0 or -1. */
+int jumio_store_intake(request_rec *r, jumio_db_t *db, const jumio_tx_t *tx,
+                       const jumio_acct_t *acct, int keep_creds)
+{
+    const char *now = jumio_store_now(r);
+    const char *a_args[5] = { acct->user_id, acct->account_id,
+                              jumio_creds_to_json(r->pool, acct->credentials), now, now };
+    const char *t_args[10] = { tx->workflow_id, tx->account_id, tx->user_id,
+                               apr_itoa(r->pool, tx->workflow_key), tx->cir, tx->redirect_url,
+                               tx->jumio_timestamp, tx->callback_token, now, now };
+    apr_dbd_transaction_t *t = jumio_store_begin(r, db);
+    int ok;
+    if (!t)
+        return -1;
+    ok = !jumio_store_exec(r, db, keep_creds ? JUMIO_ST_ACCT_UPSERT_KEEP : JUMIO_ST_ACCT_UPSERT,
+                           NULL, 5, a_args)
+         && !jumio_store_exec(r, db, JUMIO_ST_TX_INSERT, NULL, 10, t_args);
+    return jumio_store_end(r, db, t, ok);
+}
+
+/* 0 found, 1 not found, -1 error. */
+int jumio_store_tx_get(request_rec *r, jumio_db_t *db, const char *workflow_id, jumio_tx_t *out)
+{
+    const char *args[1] = { workflow_id };
+    int err;
+    apr_dbd_row_t *row = jumio_store_select1(r, db, JUMIO_ST_TX_GET, 1, args, &err);
+    const char *v;
+    if (err)
+        return -1;
+    if (!row)
+        return 1;
+    out->workflow_id = jumio_store_col(r, db, row, 0);
+    out->account_id = jumio_store_col(r, db, row, 1);
+    out->user_id = jumio_store_col(r, db, row, 2);
+    out->workflow_key = (v = jumio_store_col(r, db, row, 3)) ? atoi(v) : 0;
+    out->cir = jumio_store_col(r, db, row, 4);
+    out->redirect_url = jumio_store_col(r, db, row, 5);
+    out->jumio_timestamp = jumio_store_col(r, db, row, 6);
+    out->status = jumio_store_col(r, db, row, 7);
+    out->callback_token = jumio_store_col(r, db, row, 8);
+    out->details = jumio_store_col(r, db, row, 9);
+    out->decision = jumio_store_col(r, db, row, 10);
+    out->status_checks = (v = jumio_store_col(r, db, row, 11)) ? atoi(v) : 0;
+    out->created_at = (v = jumio_store_col(r, db, row, 12)) ? apr_atoi64(v) : 0;
+    return 0;
+}
+
+/* Arguments of the forward-only status update. */
+static void jumio_store_status_args(request_rec *r, const char *wf, const char *status,
+                                    const char **args)
+{
+    const char *rank = apr_itoa(r->pool, jumio_status_rank(status));
+    args[0] = status;
+    args[1] = rank;
+    args[2] = jumio_store_now(r);
+    args[3] = wf;
+    args[4] = rank;
+}
+
+/* Log a callback and move the status forward, in one DB transaction; 0 or -1. */
+int jumio_store_callback(request_rec *r, jumio_db_t *db, const jumio_callback_t *cb,
+                         const char *body, int known)
+{
+    const char *c_args[5] = { jumio_store_now(r), r->useragent_ip, cb->workflow_id, cb->status,
+                              body };
+    const char *s_args[5];
+    apr_dbd_transaction_t *t = jumio_store_begin(r, db);
+    int ok;
+    if (!t)
+        return -1;
+    jumio_store_status_args(r, cb->workflow_id, cb->status, s_args);
+    ok = !jumio_store_exec(r, db, JUMIO_ST_CB_INSERT, NULL, 5, c_args)
+         && (!known || !jumio_store_exec(r, db, JUMIO_ST_TX_STATUS, NULL, 5, s_args));
+    return jumio_store_end(r, db, t, ok);
+}
+
+/* Move a transaction's status forward (Status API answer); 0 or -1. */
+int jumio_store_status(request_rec *r, jumio_db_t *db, const char *workflow_id, const char *status)
+{
+    const char *args[5];
+    jumio_store_status_args(r, workflow_id, status, args);
+    return jumio_store_exec(r, db, JUMIO_ST_TX_STATUS, NULL, 5, args);
+}
+
+/* Store details and decision once (first writer wins); 0 or -1. */
+int jumio_store_details(request_rec *r, jumio_db_t *db, const char *workflow_id,
+                        const char *details, const char *decision)
+{
+    const char *args[4] = { details, decision, jumio_store_now(r), workflow_id };
+    return jumio_store_exec(r, db, JUMIO_ST_DETAILS, NULL, 4, args);
+}
+
+/* Claim status check number done+1 for a transaction; 1 claimed, 0 taken, -1 error. */
+int jumio_store_claim_check(request_rec *r, jumio_db_t *db, const char *workflow_id, int done)
+{
+    const char *args[2] = { workflow_id, apr_itoa(r->pool, done) };
+    int n = 0;
+    if (jumio_store_exec(r, db, JUMIO_ST_CLAIM, &n, 2, args))
+        return -1;
+    return n == 1;
+}

@@ -1,0 +1,65 @@
+/* jumio_user.c - who is asking: the user id from a verified JWT or from r->user. */
+#include "mod_jumio.h"
+#include <apr_strings.h>
+
+/* The bearer token of the Authorization header, or NULL. */
+static const char *jumio_user_bearer(request_rec *r)
+{
+    const char *h = apr_table_get(r->headers_in, "Authorization");
+    if (!h || strncasecmp(h, "Bearer ", 7))
+        return NULL;
+    h += 7;
+    while (*h == ' ')
+        h++;
+    return *h ? h : NULL;
+}
+
+/* User id from the JWT in the Authorization header, or NULL (reason logged, never the token). */
+static const char *jumio_user_from_jwt(request_rec *r, const jumio_srv_cfg_t *sc)
+{
+    jumio_jwt_cfg_t cfg;
+    const char *user = NULL, *why;
+    const char *token = jumio_user_bearer(r);
+    if (!token) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "mod_jumio: no bearer token");
+        return NULL;
+    }
+    if (sc->jwt_alg < 0 || !sc->jwt_key) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "mod_jumio: JumioJWTAlgorithm/JumioJWTKey are not configured");
+        return NULL;
+    }
+    cfg.alg = sc->jwt_alg;
+    cfg.key = (const unsigned char *)sc->jwt_key;
+    cfg.keylen = sc->jwt_keylen;
+    cfg.issuer = sc->jwt_issuer;
+    cfg.audience = sc->jwt_audience;
+    cfg.user_claim = sc->jwt_user_claim ? sc->jwt_user_claim : "sub";
+    cfg.leeway = sc->jwt_leeway >= 0 ? sc->jwt_leeway : JUMIO_DEFAULT_LEEWAY;
+    why = jumio_jwt_verify(r->pool, &cfg, token, (long long)apr_time_sec(apr_time_now()), &user);
+    if (why) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "mod_jumio: JWT refused: %s", why);
+        return NULL;
+    }
+    return user;
+}
+
+/* The user id of the request (JWT or r->user per JumioUserSource), or NULL. */
+const char *jumio_user_identify(request_rec *r)
+{
+    jumio_dir_cfg_t *dc = jumio_config_dir(r);
+    if (dc->user_source == JUMIO_USER_REMOTE) {
+        if (!r->user || !*r->user)
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "mod_jumio: no authenticated user");
+        return (r->user && *r->user) ? r->user : NULL;
+    }
+    return jumio_user_from_jwt(r, jumio_config_srv(r));
+}
+
+/* Answer 401 invalid_token with WWW-Authenticate; returns OK. */
+int jumio_user_reject(request_rec *r)
+{
+    apr_table_setn(r->err_headers_out, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+    return jumio_http_error(r, HTTP_UNAUTHORIZED, "invalid_token",
+                            "A valid user token is required.");
+}
