@@ -153,10 +153,10 @@ static size_t jumio_client_on_header(char *ptr, size_t size, size_t n, void *ud)
     do { if ((rc = curl_easy_setopt(h, opt, val)) != CURLE_OK) goto end; } while (0)
 
 /* Apply the request's options to a handle; CURLE_OK or the failing setopt's code. */
-static CURLcode jumio_client_setup(request_rec *r, CURL *h, const jumio_client_req_t *q,
+static CURLcode jumio_client_setup(jumio_ctx_t *c, CURL *h, const jumio_client_req_t *q,
                                    struct curl_slist *hdrs, jumio_client_sink_t *k)
 {
-    const jumio_srv_cfg_t *sc = jumio_config_srv(r);
+    const jumio_srv_cfg_t *sc = jumio_config_srv_of(c);
     long total = sc->timeout > 0 ? sc->timeout : JUMIO_DEFAULT_TIMEOUT;
     long conn = sc->connect_timeout > 0 ? sc->connect_timeout : JUMIO_DEFAULT_CONNECT;
     CURLcode rc;
@@ -193,11 +193,11 @@ end:
 }
 
 /* Header list of a call: Accept, Content-Type, Authorization. NULL on allocation failure. */
-static struct curl_slist *jumio_client_headers(request_rec *r, const jumio_client_req_t *q)
+static struct curl_slist *jumio_client_headers(jumio_ctx_t *c, const jumio_client_req_t *q)
 {
     struct curl_slist *l = curl_slist_append(NULL, "Accept: application/json"), *n;
     if (l && q->content_type) {
-        n = curl_slist_append(l, apr_pstrcat(r->pool, "Content-Type: ", q->content_type, NULL));
+        n = curl_slist_append(l, apr_pstrcat(c->pool, "Content-Type: ", q->content_type, NULL));
         l = n ? n : (curl_slist_free_all(l), NULL);
     }
     if (l && q->auth_header) {
@@ -212,21 +212,21 @@ static struct curl_slist *jumio_client_headers(request_rec *r, const jumio_clien
 }
 
 /* Perform one HTTP exchange; fills status and body. CURLE_OK or the curl error (logged). */
-static CURLcode jumio_client_perform(request_rec *r, const jumio_client_req_t *q, long *status,
+static CURLcode jumio_client_perform(jumio_ctx_t *c, const jumio_client_req_t *q, long *status,
                                      jumio_client_sink_t *k)
 {
-    struct curl_slist *hdrs = jumio_client_headers(r, q);
+    struct curl_slist *hdrs = jumio_client_headers(c, q);
     CURL *h = jumio_client_handle_get();
     CURLcode rc = CURLE_OUT_OF_MEMORY;
     memset(k, 0, sizeof(*k));
-    k->pool = r->pool;
+    k->pool = c->pool;
     *status = 0;
-    if (h && hdrs && (rc = jumio_client_setup(r, h, q, hdrs, k)) == CURLE_OK)
+    if (h && hdrs && (rc = jumio_client_setup(c, h, q, hdrs, k)) == CURLE_OK)
         rc = curl_easy_perform(h);
     if (rc == CURLE_OK)
         rc = curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
     if (rc != CURLE_OK)
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "mod_jumio: %s %s failed: %s%s", q->method,
+        jumio_log(c, APLOG_ERR, 0, "mod_jumio: %s %s failed: %s%s", q->method,
                       q->url, curl_easy_strerror(rc), k->overflow ? " (answer too large)" : "");
     if (h)
         jumio_client_handle_put(h);
@@ -235,7 +235,7 @@ static CURLcode jumio_client_perform(request_rec *r, const jumio_client_req_t *q
 }
 
 /* Fetch a new OAuth2 token into the cache (mutex held by the caller). APR_SUCCESS or not. */
-static jumio_up_e jumio_client_token_fetch(request_rec *r, jumio_srv_cfg_t *sc)
+static jumio_up_e jumio_client_token_fetch(jumio_ctx_t *c, jumio_srv_cfg_t *sc)
 {
     jumio_client_req_t q = { "POST", NULL, NULL, "application/x-www-form-urlencoded",
                              sc->client_id, sc->client_secret,
@@ -244,16 +244,16 @@ static jumio_up_e jumio_client_token_fetch(request_rec *r, jumio_srv_cfg_t *sc)
     json_t *ans, *tok, *exp;
     long status;
     CURLcode rc;
-    q.url = apr_pstrcat(r->pool, jumio_config_endpoint(sc, JUMIO_SVC_AUTH, r->pool),
+    q.url = apr_pstrcat(c->pool, jumio_config_endpoint(sc, JUMIO_SVC_AUTH, c->pool),
                         "/oauth2/token", NULL);
-    rc = jumio_client_perform(r, &q, &status, &k);
+    rc = jumio_client_perform(c, &q, &status, &k);
     if (rc != CURLE_OK)
         return rc == CURLE_OPERATION_TIMEDOUT ? JUMIO_UP_TIMEOUT : JUMIO_UP_ERROR;
     if (status == 429)
         return JUMIO_UP_BUSY;
     if (status != 200) {
-        const char *why = jumio_error_text(r->pool, k.buf, k.len);
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "mod_jumio: token request answered %ld%s%s",
+        const char *why = jumio_error_text(c->pool, k.buf, k.len);
+        jumio_log(c, APLOG_ERR, 0, "mod_jumio: token request answered %ld%s%s",
                       status, why ? ": " : "", why ? why : "");
         return status >= 400 && status < 500 ? JUMIO_UP_REJECTED : JUMIO_UP_ERROR;
     }
@@ -262,7 +262,7 @@ static jumio_up_e jumio_client_token_fetch(request_rec *r, jumio_srv_cfg_t *sc)
     exp = json_object_get(ans, "expires_in");
     if (!json_is_string(tok) || !json_string_length(tok) || json_string_length(tok) > 8192
         || !json_is_integer(exp) || json_integer_value(exp) <= 0) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "mod_jumio: token answer is not usable");
+        jumio_log(c, APLOG_ERR, 0, "mod_jumio: token answer is not usable");
         json_decref(ans);
         return JUMIO_UP_ERROR;
     }
@@ -276,29 +276,29 @@ static jumio_up_e jumio_client_token_fetch(request_rec *r, jumio_srv_cfg_t *sc)
 
 /* "Authorization: ..." header for a business call, from the cache or a fresh token.
  * drop_old: the token `old` was refused (401); fetch a new one unless another thread did. */
-static jumio_up_e jumio_client_auth(request_rec *r, const char *old, const char **header)
+static jumio_up_e jumio_client_auth(jumio_ctx_t *c, const char *old, const char **header)
 {
-    jumio_srv_cfg_t *sc = jumio_config_srv(r);
+    jumio_srv_cfg_t *sc = jumio_config_srv_of(c);
     jumio_up_e up = JUMIO_UP_OK;
     if (sc->auth == JUMIO_AUTH_BASIC) {
         *header = NULL;
         return JUMIO_UP_OK;
     }
     if (!sc->client_id || !sc->tokens || apr_thread_mutex_lock(sc->tokens->mutex) != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "mod_jumio: JumioClientId/Secret not set");
+        jumio_log(c, APLOG_ERR, 0, "mod_jumio: JumioClientId/Secret not set");
         return JUMIO_UP_ERROR;
     }
     if (!sc->tokens->token || apr_time_now() >= sc->tokens->refresh_at
         || (old && !strcmp(old, sc->tokens->token)))
-        up = jumio_client_token_fetch(r, sc);
+        up = jumio_client_token_fetch(c, sc);
     if (up == JUMIO_UP_OK)
-        *header = apr_pstrcat(r->pool, "Authorization: Bearer ", sc->tokens->token, NULL);
+        *header = apr_pstrcat(c->pool, "Authorization: Bearer ", sc->tokens->token, NULL);
     apr_thread_mutex_unlock(sc->tokens->mutex);
     return up;
 }
 
 /* Classify a completed exchange's HTTP status and body into ans. */
-static void jumio_client_classify(request_rec *r, const jumio_client_req_t *q, long status,
+static void jumio_client_classify(jumio_ctx_t *c, const jumio_client_req_t *q, long status,
                                   jumio_client_sink_t *k, jumio_answer_t *ans)
 {
     const char *why;
@@ -308,12 +308,12 @@ static void jumio_client_classify(request_rec *r, const jumio_client_req_t *q, l
         ans->outcome = (json_is_object(ans->json) || (!k->len && strcmp(q->method, "GET")))
                        ? JUMIO_UP_OK : JUMIO_UP_ERROR;
         if (ans->outcome != JUMIO_UP_OK)
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "mod_jumio: %s %s: answer is not JSON",
+            jumio_log(c, APLOG_ERR, 0, "mod_jumio: %s %s: answer is not JSON",
                           q->method, q->url);
         return;
     }
-    why = jumio_error_text(r->pool, k->buf, k->len);
-    ap_log_rerror(APLOG_MARK, status == 404 ? APLOG_INFO : APLOG_ERR, 0, r,
+    why = jumio_error_text(c->pool, k->buf, k->len);
+    jumio_log(c, status == 404 ? APLOG_INFO : APLOG_ERR, 0,
                   "mod_jumio: %s %s answered %ld%s%s", q->method, q->url, status,
                   why ? ": " : "", why ? why : "");
     ans->outcome = status == 404 ? JUMIO_UP_NOT_FOUND : status == 429 ? JUMIO_UP_BUSY
@@ -322,10 +322,10 @@ static void jumio_client_classify(request_rec *r, const jumio_client_req_t *q, l
 }
 
 /* One authenticated business call, refreshing the token and retrying once on 401. */
-void jumio_client_call(request_rec *r, const char *method, jumio_svc_e svc, const char *path,
+void jumio_client_call(jumio_ctx_t *c, const char *method, jumio_svc_e svc, const char *path,
                        json_t *body, jumio_answer_t *ans)
 {
-    jumio_srv_cfg_t *sc = jumio_config_srv(r);
+    jumio_srv_cfg_t *sc = jumio_config_srv_of(c);
     jumio_client_req_t q = { method, NULL, NULL, NULL, NULL, NULL, NULL, 0 };
     jumio_client_sink_t k;
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
@@ -335,9 +335,9 @@ void jumio_client_call(request_rec *r, const char *method, jumio_svc_e svc, cons
     CURLcode rc;
     memset(ans, 0, sizeof(*ans));
     ans->outcome = JUMIO_UP_ERROR;
-    q.url = apr_pstrcat(r->pool, jumio_config_endpoint(sc, svc, r->pool), path, NULL);
+    q.url = apr_pstrcat(c->pool, jumio_config_endpoint(sc, svc, c->pool), path, NULL);
     if (text) {
-        q.body = apr_pstrdup(r->pool, text);
+        q.body = apr_pstrdup(c->pool, text);
         q.body_len = strlen(text);
         q.content_type = "application/json";
         free(text);
@@ -347,22 +347,22 @@ void jumio_client_call(request_rec *r, const char *method, jumio_svc_e svc, cons
         q.password = sc->client_secret;
     }
     for (attempt = 0; attempt < 2; attempt++) {
-        jumio_up_e up = jumio_client_auth(r, old, &q.auth_header);
+        jumio_up_e up = jumio_client_auth(c, old, &q.auth_header);
         if (up != JUMIO_UP_OK) {
             ans->outcome = up;
             return;
         }
-        rc = jumio_client_perform(r, &q, &status, &k);
+        rc = jumio_client_perform(c, &q, &status, &k);
         if (rc != CURLE_OK) {
             ans->outcome = rc == CURLE_OPERATION_TIMEDOUT ? JUMIO_UP_TIMEOUT : JUMIO_UP_ERROR;
             return;
         }
         if (status != 401 || sc->auth == JUMIO_AUTH_BASIC || !q.auth_header)
             break;
-        old = apr_pstrdup(r->pool, q.auth_header + strlen("Authorization: Bearer "));
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "mod_jumio: token refused, fetching a new one");
+        old = apr_pstrdup(c->pool, q.auth_header + strlen("Authorization: Bearer "));
+        jumio_log(c, APLOG_INFO, 0, "mod_jumio: token refused, fetching a new one");
     }
-    jumio_client_classify(r, &q, status, &k, ans);
+    jumio_client_classify(c, &q, status, &k, ans);
 }
 
 /* Answer the portal for a failed call (502/503/504 per SPEC §3); returns OK. */

@@ -515,3 +515,9 @@ jumio_dir_cfg_t *jumio_config_dir(request_rec *r)
 {
     return ap_get_module_config(r->per_dir_config, &jumio_module);
 }
+
+/* Server config of a context (request or background task). */
+jumio_srv_cfg_t *jumio_config_srv_of(jumio_ctx_t *c)
+{
+    return ap_get_module_config(c->s->module_config, &jumio_module);
+}

@@ -61,16 +61,17 @@ int jumio_handler_callback(request_rec *r)
     jumio_callback_t cb;
     jumio_tx_t tx;
     jumio_db_t *db;
+    jumio_ctx_t c = { r->pool, r->server, r };
     char *body = NULL;
     int rc, known;
     if ((rc = jumio_http_method_only(r, M_POST, "POST")) != -1)
         return rc;
     if ((rc = jumio_callback_read(r, &cb, &body)) != -1)
         return rc;
-    if (!(db = jumio_store_acquire(r)))
+    if (!(db = jumio_store_acquire(&c)))
         return jumio_http_error(r, HTTP_SERVICE_UNAVAILABLE, "unavailable",
                                 "The database is not available.");
-    known = jumio_store_tx_get(r, db, cb.workflow_id, &tx);
+    known = jumio_store_tx_get(&c, db, cb.workflow_id, &tx);
     if (known < 0)
         return jumio_http_error(r, HTTP_SERVICE_UNAVAILABLE, "unavailable",
                                 "The database is not available.");
@@ -84,7 +85,7 @@ int jumio_handler_callback(request_rec *r)
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
                       "mod_jumio: callback for unknown transaction %s from %s", cb.workflow_id,
                       r->useragent_ip);
-    if (jumio_store_callback(r, db, &cb, body, known == 0))
+    if (jumio_store_callback(&c, db, &cb, r->useragent_ip, body, known == 0))
         return jumio_http_error(r, HTTP_SERVICE_UNAVAILABLE, "unavailable",
                                 "The callback could not be stored.");
     return jumio_http_json(r, HTTP_OK, json_pack("{s:b}", "received", 1));

@@ -6,6 +6,7 @@
 
 typedef struct {
     request_rec *r;
+    jumio_ctx_t ctx;
     jumio_srv_cfg_t *sc;
     jumio_dir_cfg_t *dc;
     jumio_db_t *db;
@@ -119,7 +120,7 @@ static int jumio_intake_user_reference(jumio_intake_t *in)
 /* Load the user's stored account; workflow 9 needs one. -1 when fine, else the answer sent. */
 static int jumio_intake_account(jumio_intake_t *in)
 {
-    int rc = jumio_store_account_get(in->r, in->db, in->user, &in->acct);
+    int rc = jumio_store_account_get(&in->ctx, in->db, in->user, &in->acct);
     if (rc < 0)
         return jumio_http_error(in->r, HTTP_SERVICE_UNAVAILABLE, "unavailable",
                                 "The database is not available.");
@@ -138,7 +139,7 @@ static void jumio_intake_call(jumio_intake_t *in, json_t *body, jumio_answer_t *
 {
     request_rec *r = in->r;
     if (in->acct.account_id && jumio_util_is_uuid(in->acct.account_id)) {
-        jumio_client_call(r, "PUT", JUMIO_SVC_ACCOUNT,
+        jumio_client_call(&in->ctx, "PUT", JUMIO_SVC_ACCOUNT,
                           apr_pstrcat(r->pool, "/api/v1/accounts/", in->acct.account_id, NULL),
                           body, ans);
         if (ans->outcome != JUMIO_UP_NOT_FOUND)
@@ -147,7 +148,7 @@ static void jumio_intake_call(jumio_intake_t *in, json_t *body, jumio_answer_t *
                       "mod_jumio: account %s is gone at Jumio, creating a new one",
                       in->acct.account_id);
     }
-    jumio_client_call(r, "POST", JUMIO_SVC_ACCOUNT, "/api/v1/accounts", body, ans);
+    jumio_client_call(&in->ctx, "POST", JUMIO_SVC_ACCOUNT, "/api/v1/accounts", body, ans);
 }
 
 /* Store the transaction and account mapping, then answer the link. */
@@ -176,7 +177,7 @@ static int jumio_intake_finish(jumio_intake_t *in, json_t *answer)
     acct.user_id = in->user;
     acct.account_id = resp.account_id;
     acct.credentials = resp.credentials;
-    if (jumio_store_intake(r, in->db, &tx, &acct, in->req.workflow_key == 9)) {
+    if (jumio_store_intake(&in->ctx, in->db, &tx, &acct, in->req.workflow_key == 9)) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "mod_jumio: workflow %s created at Jumio "
                       "but could not be stored", resp.workflow_id);
         return jumio_http_error(r, HTTP_SERVICE_UNAVAILABLE, "unavailable",
@@ -230,6 +231,9 @@ int jumio_handler_intake(request_rec *r)
         return rc;
     memset(&in, 0, sizeof(in));
     in.r = r;
+    in.ctx.pool = r->pool;
+    in.ctx.s = r->server;
+    in.ctx.r = r;
     in.sc = jumio_config_srv(r);
     in.dc = jumio_config_dir(r);
     if (!(in.user = jumio_user_identify(r)))
@@ -238,7 +242,7 @@ int jumio_handler_intake(request_rec *r)
     if ((rc = jumio_intake_body(&in)) != -1 || (rc = jumio_intake_callback_url(&in)) != -1
         || (rc = jumio_intake_user_reference(&in)) != -1)
         return rc;
-    if (!(in.db = jumio_store_acquire(r)))
+    if (!(in.db = jumio_store_acquire(&in.ctx)))
         return jumio_http_error(r, HTTP_SERVICE_UNAVAILABLE, "unavailable",
                                 "The database is not available.");
     if ((rc = jumio_intake_account(&in)) != -1)

@@ -9,42 +9,42 @@ static const int jumio_poll_schedule[] = { 40, 60, 100, 160, 240, 340, 460, 600,
 #define JUMIO_POLL_MAX_CHECKS 10
 
 /* Retrieval path of a transaction (ids are validated UUIDs; hrefs from callbacks are never used). */
-static const char *jumio_poll_path(request_rec *r, const jumio_tx_t *tx, const char *suffix)
+static const char *jumio_poll_path(apr_pool_t *p, const jumio_tx_t *tx, const char *suffix)
 {
-    return apr_pstrcat(r->pool, "/api/v1/accounts/", tx->account_id, "/workflow-executions/",
+    return apr_pstrcat(p, "/api/v1/accounts/", tx->account_id, "/workflow-executions/",
                        tx->workflow_id, suffix, NULL);
 }
 
 /* No callback yet and the next scheduled check is due: ask the Status API once. */
-static void jumio_poll_status_check(request_rec *r, jumio_db_t *db, jumio_tx_t *tx)
+static void jumio_poll_status_check(jumio_ctx_t *c, jumio_db_t *db, jumio_tx_t *tx)
 {
     apr_int64_t age = (apr_int64_t)apr_time_sec(apr_time_now()) - tx->created_at;
     jumio_answer_t ans;
     const char *status;
     if (tx->status_checks >= JUMIO_POLL_MAX_CHECKS
         || age < jumio_poll_schedule[tx->status_checks]
-        || jumio_store_claim_check(r, db, tx->workflow_id, tx->status_checks) != 1)
+        || jumio_store_claim_check(c, db, tx->workflow_id, tx->status_checks) != 1)
         return;
-    jumio_client_call(r, "GET", JUMIO_SVC_RETRIEVAL, jumio_poll_path(r, tx, "/status"), NULL, &ans);
+    jumio_client_call(c, "GET", JUMIO_SVC_RETRIEVAL, jumio_poll_path(c->pool, tx, "/status"), NULL, &ans);
     status = json_string_value(json_object_get(json_object_get(ans.json, "workflowExecution"),
                                                "status"));
     if (ans.outcome == JUMIO_UP_OK && jumio_status_rank(status) > jumio_status_rank(tx->status)
-        && !jumio_store_status(r, db, tx->workflow_id, status))
-        tx->status = apr_pstrdup(r->pool, status);
+        && !jumio_store_status(c, db, tx->workflow_id, status))
+        tx->status = apr_pstrdup(c->pool, status);
     json_decref(ans.json);
 }
 
 /* Fetch and store the details of a PROCESSED transaction; 0 when tx->details is now set. */
-static int jumio_poll_fetch_details(request_rec *r, jumio_db_t *db, jumio_tx_t *tx)
+static int jumio_poll_fetch_details(jumio_ctx_t *c, jumio_db_t *db, jumio_tx_t *tx)
 {
     jumio_answer_t ans;
     char *text;
     int rc = -1;
-    jumio_client_call(r, "GET", JUMIO_SVC_RETRIEVAL, jumio_poll_path(r, tx, ""), NULL, &ans);
+    jumio_client_call(c, "GET", JUMIO_SVC_RETRIEVAL, jumio_poll_path(c->pool, tx, ""), NULL, &ans);
     if (ans.outcome == JUMIO_UP_OK && (text = json_dumps(ans.json, JSON_COMPACT))) {
         const char *decision = jumio_decision_of_details(ans.json);
-        if (!jumio_store_details(r, db, tx->workflow_id, text, decision)) {
-            tx->details = apr_pstrdup(r->pool, text);
+        if (!jumio_store_details(c, db, tx->workflow_id, text, decision)) {
+            tx->details = apr_pstrdup(c->pool, text);
             tx->decision = decision;
             rc = 0;
         }
@@ -80,7 +80,7 @@ static int jumio_poll_pending(request_rec *r, const jumio_tx_t *tx)
 }
 
 /* Load the caller's own transaction. -1 when found (tx filled), else the answer sent. */
-static int jumio_poll_load(request_rec *r, jumio_db_t **db, jumio_tx_t *tx)
+static int jumio_poll_load(request_rec *r, jumio_ctx_t *c, jumio_db_t **db, jumio_tx_t *tx)
 {
     const char *user, *ref = apr_table_get(r->headers_in, "X-Transaction-Reference");
     int rc;
@@ -91,10 +91,10 @@ static int jumio_poll_load(request_rec *r, jumio_db_t **db, jumio_tx_t *tx)
                                 "The X-Transaction-Reference header is required.");
     if (!jumio_util_is_uuid(ref))
         return jumio_http_error(r, HTTP_NOT_FOUND, "not_found", "No such transaction.");
-    if (!(*db = jumio_store_acquire(r)))
+    if (!(*db = jumio_store_acquire(c)))
         return jumio_http_error(r, HTTP_SERVICE_UNAVAILABLE, "unavailable",
                                 "The database is not available.");
-    rc = jumio_store_tx_get(r, *db, ref, tx);
+    rc = jumio_store_tx_get(c, *db, ref, tx);
     if (rc < 0)
         return jumio_http_error(r, HTTP_SERVICE_UNAVAILABLE, "unavailable",
                                 "The database is not available.");
@@ -106,18 +106,19 @@ static int jumio_poll_load(request_rec *r, jumio_db_t **db, jumio_tx_t *tx)
 /* The jumio-poll handler. */
 int jumio_handler_poll(request_rec *r)
 {
+    jumio_ctx_t c = { r->pool, r->server, r };
     jumio_db_t *db = NULL;
     jumio_tx_t tx;
     int rc;
     if ((rc = jumio_http_method_only(r, M_GET, "GET")) != -1)
         return rc;
-    if ((rc = jumio_poll_load(r, &db, &tx)) != -1)
+    if ((rc = jumio_poll_load(r, &c, &db, &tx)) != -1)
         return rc;
     if (!jumio_status_is_final(tx.status))
-        jumio_poll_status_check(r, db, &tx);
+        jumio_poll_status_check(&c, db, &tx);
     if (strcmp(tx.status, "PROCESSED"))
         return jumio_status_is_final(tx.status) ? jumio_poll_done(r, &tx) : jumio_poll_pending(r, &tx);
-    if (!tx.details && jumio_poll_fetch_details(r, db, &tx))
+    if (!tx.details && jumio_poll_fetch_details(&c, db, &tx))
         return jumio_poll_pending(r, &tx);
     return jumio_poll_done(r, &tx);
 }

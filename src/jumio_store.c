@@ -18,6 +18,8 @@ struct jumio_db {
 };
 
 static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *jumio_store_dbd_acquire;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_open) *jumio_store_dbd_open;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_close) *jumio_store_dbd_close;
 
 #define JUMIO_TX_COLS "workflow_id, account_id, user_id, workflow_key, cir, redirect_url, " \
     "jumio_timestamp, status, callback_token, details, decision, status_checks, created_at"
@@ -106,7 +108,9 @@ static const char *jumio_store_upsert_sql(const ap_dbd_t *dbd, int keep)
 apr_status_t jumio_store_init(apr_pool_t *pconf, server_rec *s)
 {
     jumio_store_dbd_acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
-    if (!jumio_store_dbd_acquire) {
+    jumio_store_dbd_open = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
+    jumio_store_dbd_close = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
+    if (!jumio_store_dbd_acquire || !jumio_store_dbd_open || !jumio_store_dbd_close) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                      "mod_jumio: mod_dbd is not loaded (LoadModule dbd_module, DBDriver sqlite3)");
         return APR_EGENERAL;
@@ -115,7 +119,7 @@ apr_status_t jumio_store_init(apr_pool_t *pconf, server_rec *s)
 }
 
 /* Run schema statements and pragmas on a new connection; 0 or -1 (logged). */
-static int jumio_store_schema(request_rec *r, ap_dbd_t *dbd)
+static int jumio_store_schema(jumio_ctx_t *c, ap_dbd_t *dbd)
 {
     const char *const *sql = jumio_store_is_mysql(dbd) ? jumio_store_schema_mysql
                                                        : jumio_store_schema_sqlite;
@@ -123,15 +127,15 @@ static int jumio_store_schema(request_rec *r, ap_dbd_t *dbd)
     if (!jumio_store_is_mysql(dbd)) {
         apr_dbd_results_t *res = NULL;
         apr_dbd_row_t *row = NULL;
-        rv = apr_dbd_select(dbd->driver, r->pool, dbd->handle, &res, "PRAGMA journal_mode=WAL", 0);
-        while (rv == 0 && apr_dbd_get_row(dbd->driver, r->pool, res, &row, -1) != -1)
+        rv = apr_dbd_select(dbd->driver, c->pool, dbd->handle, &res, "PRAGMA journal_mode=WAL", 0);
+        while (rv == 0 && apr_dbd_get_row(dbd->driver, c->pool, res, &row, -1) != -1)
             if (strcasecmp(apr_dbd_get_entry(dbd->driver, row, 0), "wal"))
-                ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "mod_jumio: SQLite WAL mode not set");
+                jumio_log(c, APLOG_WARNING, 0, "mod_jumio: SQLite WAL mode not set");
     }
     for (; *sql; sql++) {
         rv = apr_dbd_query(dbd->driver, dbd->handle, &n, *sql);
         if (rv) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "mod_jumio: creating the schema failed: %s",
+            jumio_log(c, APLOG_ERR, 0, "mod_jumio: creating the schema failed: %s",
                           apr_dbd_error(dbd->driver, dbd->handle, rv));
             return -1;
         }
@@ -140,7 +144,7 @@ static int jumio_store_schema(request_rec *r, ap_dbd_t *dbd)
 }
 
 /* Prepare our statements on this connection (in the connection's pool); 0 or -1. */
-static int jumio_store_prepare(request_rec *r, struct jumio_db *db)
+static int jumio_store_prepare(jumio_ctx_t *c, struct jumio_db *db)
 {
     int i, rv;
     for (i = 0; i < JUMIO_ST_COUNT; i++) {
@@ -149,7 +153,7 @@ static int jumio_store_prepare(request_rec *r, struct jumio_db *db)
                         : jumio_store_sql[i];
         rv = apr_dbd_prepare(db->dbd->driver, db->dbd->pool, db->dbd->handle, sql, NULL, &db->st[i]);
         if (rv) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "mod_jumio: preparing statement %d failed: %s",
+            jumio_log(c, APLOG_ERR, 0, "mod_jumio: preparing statement %d failed: %s",
                           i, apr_dbd_error(db->dbd->driver, db->dbd->handle, rv));
             return -1;
         }
@@ -157,13 +161,25 @@ static int jumio_store_prepare(request_rec *r, struct jumio_db *db)
     return 0;
 }
 
-/* The request's DB handle with our statements ready, or NULL (logged). */
-jumio_db_t *jumio_store_acquire(request_rec *r)
+/* Give back a handle from jumio_store_acquire (requests: mod_dbd releases it itself). */
+void jumio_store_release(jumio_ctx_t *c, jumio_db_t *db)
 {
-    ap_dbd_t *dbd = jumio_store_dbd_acquire ? jumio_store_dbd_acquire(r) : NULL;
+    if (db && !c->r)
+        jumio_store_dbd_close(c->s, db->dbd);
+}
+
+/* A DB handle with our statements ready (request: mod_dbd's pooled one; background: a
+ * dedicated one to give back with jumio_store_release), or NULL (logged). */
+jumio_db_t *jumio_store_acquire(jumio_ctx_t *c)
+{
+    ap_dbd_t *dbd = NULL;
     struct jumio_db *db;
+    if (c->r && jumio_store_dbd_acquire)
+        dbd = jumio_store_dbd_acquire(c->r);
+    else if (!c->r && jumio_store_dbd_open)
+        dbd = jumio_store_dbd_open(c->pool, c->s);
     if (!dbd) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "mod_jumio: no database connection (mod_dbd)");
+        jumio_log(c, APLOG_ERR, 0, "mod_jumio: no database connection (mod_dbd)");
         return NULL;
     }
     db = apr_hash_get(dbd->prepared, "jumio:db", APR_HASH_KEY_STRING);
@@ -171,54 +187,57 @@ jumio_db_t *jumio_store_acquire(request_rec *r)
         return db;
     db = apr_pcalloc(dbd->pool, sizeof(*db));
     db->dbd = dbd;
-    if (jumio_store_schema(r, dbd) || jumio_store_prepare(r, db))
+    if (jumio_store_schema(c, dbd) || jumio_store_prepare(c, db)) {
+        if (!c->r && jumio_store_dbd_close)
+            jumio_store_dbd_close(c->s, dbd);
         return NULL;
+    }
     apr_hash_set(dbd->prepared, "jumio:db", APR_HASH_KEY_STRING, db);
     return db;
 }
 
 /* Current time as a decimal string of Unix seconds. */
-static const char *jumio_store_now(request_rec *r)
+static const char *jumio_store_now(jumio_ctx_t *c)
 {
-    return apr_psprintf(r->pool, "%" APR_INT64_T_FMT, (apr_int64_t)apr_time_sec(apr_time_now()));
+    return apr_psprintf(c->pool, "%" APR_INT64_T_FMT, (apr_int64_t)apr_time_sec(apr_time_now()));
 }
 
 /* Run a prepared select and return its first row (all rows are drained), or NULL. */
-static apr_dbd_row_t *jumio_store_select1(request_rec *r, jumio_db_t *db, jumio_st_e st,
+static apr_dbd_row_t *jumio_store_select1(jumio_ctx_t *c, jumio_db_t *db, jumio_st_e st,
                                           int nargs, const char **args, int *err)
 {
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL, *first = NULL;
-    int rv = apr_dbd_pselect(db->dbd->driver, r->pool, db->dbd->handle, &res, db->st[st], 0,
+    int rv = apr_dbd_pselect(db->dbd->driver, c->pool, db->dbd->handle, &res, db->st[st], 0,
                              nargs, args);
     *err = 0;
     if (rv) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "mod_jumio: select %d failed: %s", st,
+        jumio_log(c, APLOG_ERR, 0, "mod_jumio: select %d failed: %s", st,
                       apr_dbd_error(db->dbd->driver, db->dbd->handle, rv));
         *err = 1;
         return NULL;
     }
-    while (apr_dbd_get_row(db->dbd->driver, r->pool, res, &row, -1) != -1)
+    while (apr_dbd_get_row(db->dbd->driver, c->pool, res, &row, -1) != -1)
         if (!first)
             first = row;
     return first;
 }
 
 /* Column n of a row copied into the request pool (NULL for SQL NULL). */
-static const char *jumio_store_col(request_rec *r, jumio_db_t *db, apr_dbd_row_t *row, int n)
+static const char *jumio_store_col(jumio_ctx_t *c, jumio_db_t *db, apr_dbd_row_t *row, int n)
 {
     const char *v = apr_dbd_get_entry(db->dbd->driver, row, n);
-    return v ? apr_pstrdup(r->pool, v) : NULL;
+    return v ? apr_pstrdup(c->pool, v) : NULL;
 }
 
 /* Run a prepared write; rows affected in *nrows; 0 or -1 (logged). */
-static int jumio_store_exec(request_rec *r, jumio_db_t *db, jumio_st_e st, int *nrows,
+static int jumio_store_exec(jumio_ctx_t *c, jumio_db_t *db, jumio_st_e st, int *nrows,
                             int nargs, const char **args)
 {
-    int n = 0, rv = apr_dbd_pquery(db->dbd->driver, r->pool, db->dbd->handle, &n, db->st[st],
+    int n = 0, rv = apr_dbd_pquery(db->dbd->driver, c->pool, db->dbd->handle, &n, db->st[st],
                                    nargs, args);
     if (rv) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "mod_jumio: statement %d failed: %s", st,
+        jumio_log(c, APLOG_ERR, 0, "mod_jumio: statement %d failed: %s", st,
                       apr_dbd_error(db->dbd->driver, db->dbd->handle, rv));
         return -1;
     }
@@ -228,12 +247,12 @@ static int jumio_store_exec(request_rec *r, jumio_db_t *db, jumio_st_e st, int *
 }
 
 /* Start a DB transaction; NULL on failure (logged). */
-static apr_dbd_transaction_t *jumio_store_begin(request_rec *r, jumio_db_t *db)
+static apr_dbd_transaction_t *jumio_store_begin(jumio_ctx_t *c, jumio_db_t *db)
 {
     apr_dbd_transaction_t *t = NULL;
-    int rv = apr_dbd_transaction_start(db->dbd->driver, r->pool, db->dbd->handle, &t);
+    int rv = apr_dbd_transaction_start(db->dbd->driver, c->pool, db->dbd->handle, &t);
     if (rv) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "mod_jumio: cannot start a transaction: %s",
+        jumio_log(c, APLOG_ERR, 0, "mod_jumio: cannot start a transaction: %s",
                       apr_dbd_error(db->dbd->driver, db->dbd->handle, rv));
         return NULL;
     }
@@ -241,14 +260,14 @@ static apr_dbd_transaction_t *jumio_store_begin(request_rec *r, jumio_db_t *db)
 }
 
 /* Commit (ok) or roll back a transaction; 0 when committed. */
-static int jumio_store_end(request_rec *r, jumio_db_t *db, apr_dbd_transaction_t *t, int ok)
+static int jumio_store_end(jumio_ctx_t *c, jumio_db_t *db, apr_dbd_transaction_t *t, int ok)
 {
     int rv;
     if (!ok)
         apr_dbd_transaction_mode_set(db->dbd->driver, t, APR_DBD_TRANSACTION_ROLLBACK);
-    rv = apr_dbd_transaction_end(db->dbd->driver, r->pool, t);
+    rv = apr_dbd_transaction_end(db->dbd->driver, c->pool, t);
     if (rv) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "mod_jumio: ending a transaction failed: %s",
+        jumio_log(c, APLOG_ERR, 0, "mod_jumio: ending a transaction failed: %s",
                       apr_dbd_error(db->dbd->driver, db->dbd->handle, rv));
         return -1;
     }
@@ -256,119 +275,119 @@ static int jumio_store_end(request_rec *r, jumio_db_t *db, apr_dbd_transaction_t
 }
 
 /* 0 found, 1 not found, -1 error. */
-int jumio_store_account_get(request_rec *r, jumio_db_t *db, const char *user, jumio_acct_t *out)
+int jumio_store_account_get(jumio_ctx_t *c, jumio_db_t *db, const char *user, jumio_acct_t *out)
 {
     const char *args[1] = { user };
     int err;
-    apr_dbd_row_t *row = jumio_store_select1(r, db, JUMIO_ST_ACCT_GET, 1, args, &err);
+    apr_dbd_row_t *row = jumio_store_select1(c, db, JUMIO_ST_ACCT_GET, 1, args, &err);
     if (err)
         return -1;
     if (!row)
         return 1;
     out->user_id = user;
-    out->account_id = jumio_store_col(r, db, row, 0);
-    out->credentials = jumio_creds_from_json(r->pool, jumio_store_col(r, db, row, 1));
+    out->account_id = jumio_store_col(c, db, row, 0);
+    out->credentials = jumio_creds_from_json(c->pool, jumio_store_col(c, db, row, 1));
     return 0;
 }
 
 /* Store a new transaction and the account mapping in one DB transaction; 0 or -1. */
-int jumio_store_intake(request_rec *r, jumio_db_t *db, const jumio_tx_t *tx,
+int jumio_store_intake(jumio_ctx_t *c, jumio_db_t *db, const jumio_tx_t *tx,
                        const jumio_acct_t *acct, int keep_creds)
 {
-    const char *now = jumio_store_now(r);
+    const char *now = jumio_store_now(c);
     const char *a_args[5] = { acct->user_id, acct->account_id,
-                              jumio_creds_to_json(r->pool, acct->credentials), now, now };
+                              jumio_creds_to_json(c->pool, acct->credentials), now, now };
     const char *t_args[10] = { tx->workflow_id, tx->account_id, tx->user_id,
-                               apr_itoa(r->pool, tx->workflow_key), tx->cir, tx->redirect_url,
+                               apr_itoa(c->pool, tx->workflow_key), tx->cir, tx->redirect_url,
                                tx->jumio_timestamp, tx->callback_token, now, now };
-    apr_dbd_transaction_t *t = jumio_store_begin(r, db);
+    apr_dbd_transaction_t *t = jumio_store_begin(c, db);
     int ok;
     if (!t)
         return -1;
-    ok = !jumio_store_exec(r, db, keep_creds ? JUMIO_ST_ACCT_UPSERT_KEEP : JUMIO_ST_ACCT_UPSERT,
+    ok = !jumio_store_exec(c, db, keep_creds ? JUMIO_ST_ACCT_UPSERT_KEEP : JUMIO_ST_ACCT_UPSERT,
                            NULL, 5, a_args)
-         && !jumio_store_exec(r, db, JUMIO_ST_TX_INSERT, NULL, 10, t_args);
-    return jumio_store_end(r, db, t, ok);
+         && !jumio_store_exec(c, db, JUMIO_ST_TX_INSERT, NULL, 10, t_args);
+    return jumio_store_end(c, db, t, ok);
 }
 
 /* 0 found, 1 not found, -1 error. */
-int jumio_store_tx_get(request_rec *r, jumio_db_t *db, const char *workflow_id, jumio_tx_t *out)
+int jumio_store_tx_get(jumio_ctx_t *c, jumio_db_t *db, const char *workflow_id, jumio_tx_t *out)
 {
     const char *args[1] = { workflow_id };
     int err;
-    apr_dbd_row_t *row = jumio_store_select1(r, db, JUMIO_ST_TX_GET, 1, args, &err);
+    apr_dbd_row_t *row = jumio_store_select1(c, db, JUMIO_ST_TX_GET, 1, args, &err);
     const char *v;
     if (err)
         return -1;
     if (!row)
         return 1;
-    out->workflow_id = jumio_store_col(r, db, row, 0);
-    out->account_id = jumio_store_col(r, db, row, 1);
-    out->user_id = jumio_store_col(r, db, row, 2);
-    out->workflow_key = (v = jumio_store_col(r, db, row, 3)) ? atoi(v) : 0;
-    out->cir = jumio_store_col(r, db, row, 4);
-    out->redirect_url = jumio_store_col(r, db, row, 5);
-    out->jumio_timestamp = jumio_store_col(r, db, row, 6);
-    out->status = jumio_store_col(r, db, row, 7);
-    out->callback_token = jumio_store_col(r, db, row, 8);
-    out->details = jumio_store_col(r, db, row, 9);
-    out->decision = jumio_store_col(r, db, row, 10);
-    out->status_checks = (v = jumio_store_col(r, db, row, 11)) ? atoi(v) : 0;
-    out->created_at = (v = jumio_store_col(r, db, row, 12)) ? apr_atoi64(v) : 0;
+    out->workflow_id = jumio_store_col(c, db, row, 0);
+    out->account_id = jumio_store_col(c, db, row, 1);
+    out->user_id = jumio_store_col(c, db, row, 2);
+    out->workflow_key = (v = jumio_store_col(c, db, row, 3)) ? atoi(v) : 0;
+    out->cir = jumio_store_col(c, db, row, 4);
+    out->redirect_url = jumio_store_col(c, db, row, 5);
+    out->jumio_timestamp = jumio_store_col(c, db, row, 6);
+    out->status = jumio_store_col(c, db, row, 7);
+    out->callback_token = jumio_store_col(c, db, row, 8);
+    out->details = jumio_store_col(c, db, row, 9);
+    out->decision = jumio_store_col(c, db, row, 10);
+    out->status_checks = (v = jumio_store_col(c, db, row, 11)) ? atoi(v) : 0;
+    out->created_at = (v = jumio_store_col(c, db, row, 12)) ? apr_atoi64(v) : 0;
     return 0;
 }
 
 /* Arguments of the forward-only status update. */
-static void jumio_store_status_args(request_rec *r, const char *wf, const char *status,
+static void jumio_store_status_args(jumio_ctx_t *c, const char *wf, const char *status,
                                     const char **args)
 {
-    const char *rank = apr_itoa(r->pool, jumio_status_rank(status));
+    const char *rank = apr_itoa(c->pool, jumio_status_rank(status));
     args[0] = status;
     args[1] = rank;
-    args[2] = jumio_store_now(r);
+    args[2] = jumio_store_now(c);
     args[3] = wf;
     args[4] = rank;
 }
 
 /* Log a callback and move the status forward, in one DB transaction; 0 or -1. */
-int jumio_store_callback(request_rec *r, jumio_db_t *db, const jumio_callback_t *cb,
-                         const char *body, int known)
+int jumio_store_callback(jumio_ctx_t *c, jumio_db_t *db, const jumio_callback_t *cb,
+                         const char *remote, const char *body, int known)
 {
-    const char *c_args[5] = { jumio_store_now(r), r->useragent_ip, cb->workflow_id, cb->status,
+    const char *c_args[5] = { jumio_store_now(c), remote, cb->workflow_id, cb->status,
                               body };
     const char *s_args[5];
-    apr_dbd_transaction_t *t = jumio_store_begin(r, db);
+    apr_dbd_transaction_t *t = jumio_store_begin(c, db);
     int ok;
     if (!t)
         return -1;
-    jumio_store_status_args(r, cb->workflow_id, cb->status, s_args);
-    ok = !jumio_store_exec(r, db, JUMIO_ST_CB_INSERT, NULL, 5, c_args)
-         && (!known || !jumio_store_exec(r, db, JUMIO_ST_TX_STATUS, NULL, 5, s_args));
-    return jumio_store_end(r, db, t, ok);
+    jumio_store_status_args(c, cb->workflow_id, cb->status, s_args);
+    ok = !jumio_store_exec(c, db, JUMIO_ST_CB_INSERT, NULL, 5, c_args)
+         && (!known || !jumio_store_exec(c, db, JUMIO_ST_TX_STATUS, NULL, 5, s_args));
+    return jumio_store_end(c, db, t, ok);
 }
 
 /* Move a transaction's status forward (Status API answer); 0 or -1. */
-int jumio_store_status(request_rec *r, jumio_db_t *db, const char *workflow_id, const char *status)
+int jumio_store_status(jumio_ctx_t *c, jumio_db_t *db, const char *workflow_id, const char *status)
 {
     const char *args[5];
-    jumio_store_status_args(r, workflow_id, status, args);
-    return jumio_store_exec(r, db, JUMIO_ST_TX_STATUS, NULL, 5, args);
+    jumio_store_status_args(c, workflow_id, status, args);
+    return jumio_store_exec(c, db, JUMIO_ST_TX_STATUS, NULL, 5, args);
 }
 
 /* Store details and decision once (first writer wins); 0 or -1. */
-int jumio_store_details(request_rec *r, jumio_db_t *db, const char *workflow_id,
+int jumio_store_details(jumio_ctx_t *c, jumio_db_t *db, const char *workflow_id,
                         const char *details, const char *decision)
 {
-    const char *args[4] = { details, decision, jumio_store_now(r), workflow_id };
-    return jumio_store_exec(r, db, JUMIO_ST_DETAILS, NULL, 4, args);
+    const char *args[4] = { details, decision, jumio_store_now(c), workflow_id };
+    return jumio_store_exec(c, db, JUMIO_ST_DETAILS, NULL, 4, args);
 }
 
 /* Claim status check number done+1 for a transaction; 1 claimed, 0 taken, -1 error. */
-int jumio_store_claim_check(request_rec *r, jumio_db_t *db, const char *workflow_id, int done)
+int jumio_store_claim_check(jumio_ctx_t *c, jumio_db_t *db, const char *workflow_id, int done)
 {
-    const char *args[2] = { workflow_id, apr_itoa(r->pool, done) };
+    const char *args[2] = { workflow_id, apr_itoa(c->pool, done) };
     int n = 0;
-    if (jumio_store_exec(r, db, JUMIO_ST_CLAIM, &n, 2, args))
+    if (jumio_store_exec(c, db, JUMIO_ST_CLAIM, &n, 2, args))
         return -1;
     return n == 1;
 }

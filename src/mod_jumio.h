@@ -14,6 +14,19 @@ extern module AP_MODULE_DECLARE_DATA jumio_module;
 APLOG_USE_MODULE(jumio);
 #endif
 
+/* Where work happens: a request, or a background task (r NULL). */
+typedef struct {
+    apr_pool_t *pool;
+    server_rec *s;
+    request_rec *r;
+} jumio_ctx_t;
+
+/* Log with the request when there is one, else with the server. */
+#define jumio_log(c, level, status, ...) do { \
+        if ((c)->r) ap_log_rerror(APLOG_MARK, level, status, (c)->r, __VA_ARGS__); \
+        else ap_log_error(APLOG_MARK, level, status, (c)->s, __VA_ARGS__); \
+    } while (0)
+
 /* ---- configuration (src/jumio_config.c) ---- */
 
 typedef enum { JUMIO_SVC_AUTH, JUMIO_SVC_ACCOUNT, JUMIO_SVC_API, JUMIO_SVC_RETRIEVAL,
@@ -113,6 +126,7 @@ int jumio_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
 const char *jumio_config_endpoint(const jumio_srv_cfg_t *sc, jumio_svc_e svc, apr_pool_t *p);
 int jumio_config_signing(const jumio_srv_cfg_t *sc);
 jumio_srv_cfg_t *jumio_config_srv(request_rec *r);
+jumio_srv_cfg_t *jumio_config_srv_of(jumio_ctx_t *c);
 jumio_dir_cfg_t *jumio_config_dir(request_rec *r);
 
 /* ---- HTTP helpers (src/jumio_http.c) ---- */
@@ -152,7 +166,7 @@ apr_status_t jumio_client_global_init(apr_pool_t *pconf, server_rec *s);
 void jumio_client_child_init(apr_pool_t *pchild, server_rec *s);
 /* One authenticated business call: method (GET/POST/PUT/DELETE), service base + path, optional
  * JSON body. Handles the token (cached, refreshed once on 401) and classifies the answer. */
-void jumio_client_call(request_rec *r, const char *method, jumio_svc_e svc, const char *path,
+void jumio_client_call(jumio_ctx_t *c, const char *method, jumio_svc_e svc, const char *path,
                        json_t *body, jumio_answer_t *ans);
 /* Answer the portal for a failed call (502/503/504 per SPEC §3); returns OK. */
 int jumio_client_fail(request_rec *r, const jumio_answer_t *ans);
@@ -175,25 +189,27 @@ typedef struct {
 
 apr_status_t jumio_store_init(apr_pool_t *pconf, server_rec *s);
 /* The request's DB handle with our statements ready, or NULL (logged). */
-jumio_db_t *jumio_store_acquire(request_rec *r);
+jumio_db_t *jumio_store_acquire(jumio_ctx_t *c);
+/* Give back a handle of a background task (no-op for requests). */
+void jumio_store_release(jumio_ctx_t *c, jumio_db_t *db);
 /* 0 found, 1 not found, -1 error. */
-int jumio_store_account_get(request_rec *r, jumio_db_t *db, const char *user, jumio_acct_t *out);
+int jumio_store_account_get(jumio_ctx_t *c, jumio_db_t *db, const char *user, jumio_acct_t *out);
 /* Store a new transaction and the user's account mapping in one DB transaction; 0 or -1.
  * keep_creds: leave stored credentials as they are (workflow 9). */
-int jumio_store_intake(request_rec *r, jumio_db_t *db, const jumio_tx_t *tx,
+int jumio_store_intake(jumio_ctx_t *c, jumio_db_t *db, const jumio_tx_t *tx,
                        const jumio_acct_t *acct, int keep_creds);
 /* 0 found, 1 not found, -1 error. */
-int jumio_store_tx_get(request_rec *r, jumio_db_t *db, const char *workflow_id, jumio_tx_t *out);
+int jumio_store_tx_get(jumio_ctx_t *c, jumio_db_t *db, const char *workflow_id, jumio_tx_t *out);
 /* Log a callback and move the status forward, in one DB transaction; 0 or -1. */
-int jumio_store_callback(request_rec *r, jumio_db_t *db, const jumio_callback_t *cb,
-                         const char *body, int known);
+int jumio_store_callback(jumio_ctx_t *c, jumio_db_t *db, const jumio_callback_t *cb,
+                         const char *remote, const char *body, int known);
 /* Move a transaction's status forward (status API answer); 0 or -1. */
-int jumio_store_status(request_rec *r, jumio_db_t *db, const char *workflow_id, const char *status);
+int jumio_store_status(jumio_ctx_t *c, jumio_db_t *db, const char *workflow_id, const char *status);
 /* Store details and decision once (first writer wins); 0 or -1. */
-int jumio_store_details(request_rec *r, jumio_db_t *db, const char *workflow_id,
+int jumio_store_details(jumio_ctx_t *c, jumio_db_t *db, const char *workflow_id,
                         const char *details, const char *decision);
 /* Claim status check number `done` (+1) for a transaction; 1 claimed, 0 taken, -1 error. */
-int jumio_store_claim_check(request_rec *r, jumio_db_t *db, const char *workflow_id, int done);
+int jumio_store_claim_check(jumio_ctx_t *c, jumio_db_t *db, const char *workflow_id, int done);
 
 /* ---- handlers ---- */
 int jumio_handler_intake(request_rec *r);
