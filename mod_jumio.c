@@ -38,6 +38,8 @@ static const command_rec jumio_cmds[] = {
                     "claim holding the user id (default sub)"),
     JUMIO_SRV("JumioCallbackSigning", jumio_config_set_signing, FLAG,
               "on: per-transaction token in the callback URL"),
+    JUMIO_SRV("JumioRetrievalSchedule", jumio_config_add_schedule, ITERATE,
+              "seconds after creation of each Status API check (default Jumio's 40 60 ... 940)"),
     JUMIO_SRV_FIELD("JumioUserReferenceKey", userref_key, jumio_config_set_srv_secret,
                     "HMAC key for JumioUserReference hmac"),
     /* directory scope */
@@ -84,6 +86,8 @@ static int jumio_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
     if (jumio_client_global_init(pconf, s) != APR_SUCCESS)
         return HTTP_INTERNAL_SERVER_ERROR;
     if (jumio_store_init(pconf, s) != APR_SUCCESS)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    if (jumio_watchdog_init(pconf, s) != APR_SUCCESS)
         return HTTP_INTERNAL_SERVER_ERROR;
     return OK;
 }

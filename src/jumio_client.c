@@ -234,8 +234,9 @@ static CURLcode jumio_client_perform(jumio_ctx_t *c, const jumio_client_req_t *q
     return rc;
 }
 
-/* Fetch a new OAuth2 token into the cache (mutex held by the caller). APR_SUCCESS or not. */
-static jumio_up_e jumio_client_token_fetch(jumio_ctx_t *c, jumio_srv_cfg_t *sc)
+/* Fetch a new OAuth2 token into the cache (the caller holds the token mutex). */
+static jumio_up_e jumio_client_token_fetch(jumio_ctx_t *c, jumio_srv_cfg_t *sc,
+                                           const char **retry_after)
 {
     jumio_client_req_t q = { "POST", NULL, NULL, "application/x-www-form-urlencoded",
                              sc->client_id, sc->client_secret,
@@ -249,8 +250,10 @@ static jumio_up_e jumio_client_token_fetch(jumio_ctx_t *c, jumio_srv_cfg_t *sc)
     rc = jumio_client_perform(c, &q, &status, &k);
     if (rc != CURLE_OK)
         return rc == CURLE_OPERATION_TIMEDOUT ? JUMIO_UP_TIMEOUT : JUMIO_UP_ERROR;
-    if (status == 429)
+    if (status == 429) {
+        *retry_after = k.retry_after;
         return JUMIO_UP_BUSY;
+    }
     if (status != 200) {
         const char *why = jumio_error_text(c->pool, k.buf, k.len);
         jumio_log(c, APLOG_ERR, 0, "mod_jumio: token request answered %ld%s%s",
@@ -275,8 +278,9 @@ static jumio_up_e jumio_client_token_fetch(jumio_ctx_t *c, jumio_srv_cfg_t *sc)
 }
 
 /* "Authorization: ..." header for a business call, from the cache or a fresh token.
- * drop_old: the token `old` was refused (401); fetch a new one unless another thread did. */
-static jumio_up_e jumio_client_auth(jumio_ctx_t *c, const char *old, const char **header)
+ * old: a token Jumio refused (401): fetch a new one unless another thread already did. */
+static jumio_up_e jumio_client_auth(jumio_ctx_t *c, const char *old, const char **header,
+                                    const char **retry_after)
 {
     jumio_srv_cfg_t *sc = jumio_config_srv_of(c);
     jumio_up_e up = JUMIO_UP_OK;
@@ -290,7 +294,7 @@ static jumio_up_e jumio_client_auth(jumio_ctx_t *c, const char *old, const char 
     }
     if (!sc->tokens->token || apr_time_now() >= sc->tokens->refresh_at
         || (old && !strcmp(old, sc->tokens->token)))
-        up = jumio_client_token_fetch(c, sc);
+        up = jumio_client_token_fetch(c, sc, retry_after);
     if (up == JUMIO_UP_OK)
         *header = apr_pstrcat(c->pool, "Authorization: Bearer ", sc->tokens->token, NULL);
     apr_thread_mutex_unlock(sc->tokens->mutex);
@@ -321,8 +325,8 @@ static void jumio_client_classify(jumio_ctx_t *c, const jumio_client_req_t *q, l
     ans->retry_after = k->retry_after;
 }
 
-/* One authenticated business call, refreshing the token and retrying once on 401. */
-void jumio_client_call(jumio_ctx_t *c, const char *method, jumio_svc_e svc, const char *path,
+/* One authenticated exchange, refreshing the token and retrying once on 401. */
+static void jumio_client_call_once(jumio_ctx_t *c, const char *method, jumio_svc_e svc, const char *path,
                        json_t *body, jumio_answer_t *ans)
 {
     jumio_srv_cfg_t *sc = jumio_config_srv_of(c);
@@ -347,7 +351,7 @@ void jumio_client_call(jumio_ctx_t *c, const char *method, jumio_svc_e svc, cons
         q.password = sc->client_secret;
     }
     for (attempt = 0; attempt < 2; attempt++) {
-        jumio_up_e up = jumio_client_auth(c, old, &q.auth_header);
+        jumio_up_e up = jumio_client_auth(c, old, &q.auth_header, &ans->retry_after);
         if (up != JUMIO_UP_OK) {
             ans->outcome = up;
             return;
@@ -383,5 +387,21 @@ int jumio_client_fail(request_rec *r, const jumio_answer_t *ans)
     default:
         return jumio_http_error(r, HTTP_BAD_GATEWAY, "upstream_error",
                                 "Jumio could not be reached or gave an unusable answer.");
+    }
+}
+
+/* One authenticated business call. Idempotent GETs that fail with 5xx or no connection are
+ * retried twice with backoff (0.2 s, 0.6 s); POST/PUT never are (a timed-out POST may have
+ * created a workflow). */
+void jumio_client_call(jumio_ctx_t *c, const char *method, jumio_svc_e svc, const char *path,
+                       json_t *body, jumio_answer_t *ans)
+{
+    int attempt;
+    for (attempt = 0; ; attempt++) {
+        jumio_client_call_once(c, method, svc, path, body, ans);
+        if (strcmp(method, "GET") || ans->outcome != JUMIO_UP_ERROR || attempt == 2)
+            return;
+        json_decref(ans->json);
+        apr_sleep(apr_time_from_msec(attempt ? 600 : 200));
     }
 }

@@ -52,6 +52,7 @@ void *jumio_config_srv_merge(apr_pool_t *p, void *basev, void *addv)
     c->jwt_leeway = JUMIO_PICK_SET(jwt_leeway);
     c->callback_signing = JUMIO_PICK_SET(callback_signing);
     c->userref_key = JUMIO_PICK(userref_key);
+    c->schedule = JUMIO_PICK(schedule);
     return c;
 }
 
@@ -294,6 +295,24 @@ const char *jumio_config_set_jwt_leeway(cmd_parms *cmd, void *d, const char *arg
 const char *jumio_config_set_signing(cmd_parms *cmd, void *d, int on)
 {
     jumio_config_cmd_srv(cmd)->callback_signing = on;
+    return NULL;
+}
+
+/* JumioRetrievalSchedule: seconds after creation of each Status API check (at most 10,
+ * increasing). */
+const char *jumio_config_add_schedule(cmd_parms *cmd, void *d, const char *arg)
+{
+    jumio_srv_cfg_t *sc = jumio_config_cmd_srv(cmd);
+    long v = jumio_config_int(arg, 86400);
+    if (v < 1)
+        return jumio_config_err(cmd, "each step must be 1..86400 seconds", arg);
+    if (!sc->schedule)
+        sc->schedule = apr_array_make(cmd->pool, 10, sizeof(int));
+    if (sc->schedule->nelts >= 10)
+        return jumio_config_err(cmd, "at most 10 steps (Jumio allows 10 retrievals)", arg);
+    if (sc->schedule->nelts && v <= APR_ARRAY_IDX(sc->schedule, sc->schedule->nelts - 1, int))
+        return jumio_config_err(cmd, "steps must increase", arg);
+    APR_ARRAY_PUSH(sc->schedule, int) = (int)v;
     return NULL;
 }
 

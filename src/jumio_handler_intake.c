@@ -174,6 +174,8 @@ static int jumio_intake_finish(jumio_intake_t *in, json_t *answer)
     tx.redirect_url = resp.web_href;
     tx.jumio_timestamp = resp.timestamp;
     tx.callback_token = in->token;
+    tx.next_check_at = (apr_int64_t)apr_time_sec(apr_time_now())
+                       + jumio_work_schedule(in->sc, 0);
     acct.user_id = in->user;
     acct.account_id = resp.account_id;
     acct.credentials = resp.credentials;

@@ -10,7 +10,8 @@
  * own ap_dbd_prepare would prepare them before any table could be created: NOTES §2). */
 typedef enum { JUMIO_ST_ACCT_GET, JUMIO_ST_ACCT_UPSERT, JUMIO_ST_ACCT_UPSERT_KEEP,
                JUMIO_ST_TX_INSERT, JUMIO_ST_TX_GET, JUMIO_ST_TX_STATUS, JUMIO_ST_CB_INSERT,
-               JUMIO_ST_DETAILS, JUMIO_ST_CLAIM, JUMIO_ST_COUNT } jumio_st_e;
+               JUMIO_ST_DETAILS, JUMIO_ST_CLAIM, JUMIO_ST_CLAIM_DETAILS, JUMIO_ST_DUE,
+               JUMIO_ST_UNCLAIM_DETAILS, JUMIO_ST_COUNT } jumio_st_e;
 
 struct jumio_db {
     ap_dbd_t *dbd;
@@ -30,7 +31,8 @@ static const char *const jumio_store_sql[JUMIO_ST_COUNT] = {
     NULL,
     "INSERT INTO jumio_transactions (workflow_id, account_id, user_id, workflow_key, cir, "
     "redirect_url, jumio_timestamp, status, status_rank, callback_token, status_checks, "
-    "created_at, updated_at) VALUES (%s, %s, %s, %d, %s, %s, %s, 'INITIATED', 0, %s, 0, %lld, %lld)",
+    "next_check_at, created_at, updated_at) "
+    "VALUES (%s, %s, %s, %d, %s, %s, %s, 'INITIATED', 0, %s, 0, %lld, %lld, %lld)",
     "SELECT " JUMIO_TX_COLS " FROM jumio_transactions WHERE workflow_id = %s",
     "UPDATE jumio_transactions SET status = %s, status_rank = %d, updated_at = %lld "
     "WHERE workflow_id = %s AND status_rank < %d",
@@ -38,8 +40,15 @@ static const char *const jumio_store_sql[JUMIO_ST_COUNT] = {
     "VALUES (%lld, %s, %s, %s, %s)",
     "UPDATE jumio_transactions SET details = %s, decision = %s, updated_at = %lld "
     "WHERE workflow_id = %s AND details IS NULL",
-    "UPDATE jumio_transactions SET status_checks = status_checks + 1 "
-    "WHERE workflow_id = %s AND status_checks = %d"
+    "UPDATE jumio_transactions SET status_checks = status_checks + 1, next_check_at = %lld "
+    "WHERE workflow_id = %s AND status_checks = %d AND status_rank < 2",
+    "UPDATE jumio_transactions SET details_claim_until = %lld WHERE workflow_id = %s "
+    "AND details IS NULL AND status = 'PROCESSED' AND details_claim_until < %lld",
+    "SELECT " JUMIO_TX_COLS " FROM jumio_transactions WHERE (next_check_at <= %lld AND "
+    "status_rank < 2) OR (status_rank = 2 AND status = 'PROCESSED' AND details IS NULL AND "
+    "details_claim_until < %lld) ORDER BY created_at LIMIT 20",
+    "UPDATE jumio_transactions SET details_claim_until = 0 WHERE workflow_id = %s "
+    "AND details IS NULL"
 };
 
 static const char *const jumio_store_schema_sqlite[] = {
@@ -51,8 +60,11 @@ static const char *const jumio_store_schema_sqlite[] = {
     "cir VARCHAR(100) NOT NULL, redirect_url TEXT, jumio_timestamp VARCHAR(40), "
     "status VARCHAR(20) NOT NULL, status_rank INTEGER NOT NULL, callback_token VARCHAR(64), "
     "details TEXT, decision VARCHAR(20), status_checks INTEGER NOT NULL DEFAULT 0, "
+    "next_check_at BIGINT, details_claim_until BIGINT NOT NULL DEFAULT 0, "
     "created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS jumio_transactions_user ON jumio_transactions (user_id)",
+    "CREATE INDEX IF NOT EXISTS jumio_transactions_due ON jumio_transactions (next_check_at)",
+    "CREATE INDEX IF NOT EXISTS jumio_transactions_pending ON jumio_transactions (status_rank, details_claim_until)",
     "CREATE TABLE IF NOT EXISTS jumio_callbacks (id INTEGER PRIMARY KEY AUTOINCREMENT, "
     "received_at BIGINT NOT NULL, remote_addr VARCHAR(64), workflow_id VARCHAR(36), "
     "status VARCHAR(20), body TEXT)",
@@ -68,8 +80,10 @@ static const char *const jumio_store_schema_mysql[] = {
     "cir VARCHAR(100) NOT NULL, redirect_url TEXT, jumio_timestamp VARCHAR(40), "
     "status VARCHAR(20) NOT NULL, status_rank INT NOT NULL, callback_token VARCHAR(64), "
     "details MEDIUMTEXT, decision VARCHAR(20), status_checks INT NOT NULL DEFAULT 0, "
+    "next_check_at BIGINT NULL, details_claim_until BIGINT NOT NULL DEFAULT 0, "
     "created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, INDEX jumio_transactions_user "
-    "(user_id)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+    "(user_id), INDEX jumio_transactions_due (next_check_at), INDEX jumio_transactions_pending "
+    "(status_rank, details_claim_until)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
     "CREATE TABLE IF NOT EXISTS jumio_callbacks (id BIGINT AUTO_INCREMENT PRIMARY KEY, "
     "received_at BIGINT NOT NULL, remote_addr VARCHAR(64), workflow_id CHAR(36), "
     "status VARCHAR(20), body TEXT) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
@@ -297,30 +311,26 @@ int jumio_store_intake(jumio_ctx_t *c, jumio_db_t *db, const jumio_tx_t *tx,
     const char *now = jumio_store_now(c);
     const char *a_args[5] = { acct->user_id, acct->account_id,
                               jumio_creds_to_json(c->pool, acct->credentials), now, now };
-    const char *t_args[10] = { tx->workflow_id, tx->account_id, tx->user_id,
+    const char *t_args[11] = { tx->workflow_id, tx->account_id, tx->user_id,
                                apr_itoa(c->pool, tx->workflow_key), tx->cir, tx->redirect_url,
-                               tx->jumio_timestamp, tx->callback_token, now, now };
+                               tx->jumio_timestamp, tx->callback_token,
+                               apr_psprintf(c->pool, "%" APR_INT64_T_FMT, tx->next_check_at),
+                               now, now };
     apr_dbd_transaction_t *t = jumio_store_begin(c, db);
     int ok;
     if (!t)
         return -1;
     ok = !jumio_store_exec(c, db, keep_creds ? JUMIO_ST_ACCT_UPSERT_KEEP : JUMIO_ST_ACCT_UPSERT,
                            NULL, 5, a_args)
-         && !jumio_store_exec(c, db, JUMIO_ST_TX_INSERT, NULL, 10, t_args);
+         && !jumio_store_exec(c, db, JUMIO_ST_TX_INSERT, NULL, 11, t_args);
     return jumio_store_end(c, db, t, ok);
 }
 
-/* 0 found, 1 not found, -1 error. */
-int jumio_store_tx_get(jumio_ctx_t *c, jumio_db_t *db, const char *workflow_id, jumio_tx_t *out)
+/* Fill a transaction from a row of JUMIO_TX_COLS. */
+static void jumio_store_tx_row(jumio_ctx_t *c, jumio_db_t *db, apr_dbd_row_t *row, jumio_tx_t *out)
 {
-    const char *args[1] = { workflow_id };
-    int err;
-    apr_dbd_row_t *row = jumio_store_select1(c, db, JUMIO_ST_TX_GET, 1, args, &err);
     const char *v;
-    if (err)
-        return -1;
-    if (!row)
-        return 1;
+    memset(out, 0, sizeof(*out));
     out->workflow_id = jumio_store_col(c, db, row, 0);
     out->account_id = jumio_store_col(c, db, row, 1);
     out->user_id = jumio_store_col(c, db, row, 2);
@@ -334,6 +344,39 @@ int jumio_store_tx_get(jumio_ctx_t *c, jumio_db_t *db, const char *workflow_id, 
     out->decision = jumio_store_col(c, db, row, 10);
     out->status_checks = (v = jumio_store_col(c, db, row, 11)) ? atoi(v) : 0;
     out->created_at = (v = jumio_store_col(c, db, row, 12)) ? apr_atoi64(v) : 0;
+}
+
+/* 0 found, 1 not found, -1 error. */
+int jumio_store_tx_get(jumio_ctx_t *c, jumio_db_t *db, const char *workflow_id, jumio_tx_t *out)
+{
+    const char *args[1] = { workflow_id };
+    int err;
+    apr_dbd_row_t *row = jumio_store_select1(c, db, JUMIO_ST_TX_GET, 1, args, &err);
+    if (err)
+        return -1;
+    if (!row)
+        return 1;
+    jumio_store_tx_row(c, db, row, out);
+    return 0;
+}
+
+/* Transactions with background work due at `now` (at most 20), oldest first; 0 or -1. */
+int jumio_store_due(jumio_ctx_t *c, jumio_db_t *db, apr_int64_t now, apr_array_header_t **out)
+{
+    const char *t = apr_psprintf(c->pool, "%" APR_INT64_T_FMT, now);
+    const char *args[2] = { t, t };
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    int rv = apr_dbd_pselect(db->dbd->driver, c->pool, db->dbd->handle, &res, db->st[JUMIO_ST_DUE],
+                             0, 2, args);
+    *out = apr_array_make(c->pool, 20, sizeof(jumio_tx_t));
+    if (rv) {
+        jumio_log(c, APLOG_ERR, 0, "mod_jumio: selecting due work failed: %s",
+                  apr_dbd_error(db->dbd->driver, db->dbd->handle, rv));
+        return -1;
+    }
+    while (apr_dbd_get_row(db->dbd->driver, c->pool, res, &row, -1) != -1)
+        jumio_store_tx_row(c, db, row, apr_array_push(*out));
     return 0;
 }
 
@@ -382,12 +425,34 @@ int jumio_store_details(jumio_ctx_t *c, jumio_db_t *db, const char *workflow_id,
     return jumio_store_exec(c, db, JUMIO_ST_DETAILS, NULL, 4, args);
 }
 
-/* Claim status check number done+1 for a transaction; 1 claimed, 0 taken, -1 error. */
-int jumio_store_claim_check(jumio_ctx_t *c, jumio_db_t *db, const char *workflow_id, int done)
+/* Claim status check number done+1 of a transaction and set when the next one is due;
+ * 1 claimed, 0 taken by another worker, -1 error. */
+int jumio_store_claim_check(jumio_ctx_t *c, jumio_db_t *db, const char *workflow_id, int done,
+                            apr_int64_t next_at)
 {
-    const char *args[2] = { workflow_id, apr_itoa(c->pool, done) };
+    const char *args[3] = { apr_psprintf(c->pool, "%" APR_INT64_T_FMT, next_at), workflow_id,
+                            apr_itoa(c->pool, done) };
     int n = 0;
-    if (jumio_store_exec(c, db, JUMIO_ST_CLAIM, &n, 2, args))
+    if (jumio_store_exec(c, db, JUMIO_ST_CLAIM, &n, 3, args))
         return -1;
     return n == 1;
+}
+
+/* Claim the details fetch of a PROCESSED transaction for `seconds`; 1 claimed, 0 taken, -1 error. */
+int jumio_store_claim_details(jumio_ctx_t *c, jumio_db_t *db, const char *workflow_id, int seconds)
+{
+    apr_int64_t now = (apr_int64_t)apr_time_sec(apr_time_now());
+    const char *args[3] = { apr_psprintf(c->pool, "%" APR_INT64_T_FMT, now + seconds), workflow_id,
+                            apr_psprintf(c->pool, "%" APR_INT64_T_FMT, now) };
+    int n = 0;
+    if (jumio_store_exec(c, db, JUMIO_ST_CLAIM_DETAILS, &n, 3, args))
+        return -1;
+    return n == 1;
+}
+
+/* Give up a details claim after a failed fetch, so the next worker may try at once; 0 or -1. */
+int jumio_store_unclaim_details(jumio_ctx_t *c, jumio_db_t *db, const char *workflow_id)
+{
+    const char *args[1] = { workflow_id };
+    return jumio_store_exec(c, db, JUMIO_ST_UNCLAIM_DETAILS, NULL, 1, args);
 }

@@ -61,6 +61,7 @@ typedef struct {
     int jwt_leeway;                       /* -1 unset */
     int callback_signing;                 /* -1 unset */
     const char *userref_key;
+    apr_array_header_t *schedule;         /* JumioRetrievalSchedule, of int seconds */
     jumio_token_cache_t *tokens;          /* per process, created in child_init */
 } jumio_srv_cfg_t;
 
@@ -105,6 +106,7 @@ const char *jumio_config_set_jwt_alg(cmd_parms *cmd, void *d, const char *arg);
 const char *jumio_config_set_jwt_key(cmd_parms *cmd, void *d, const char *arg);
 const char *jumio_config_set_jwt_leeway(cmd_parms *cmd, void *d, const char *arg);
 const char *jumio_config_set_signing(cmd_parms *cmd, void *d, int on);
+const char *jumio_config_add_schedule(cmd_parms *cmd, void *d, const char *arg);
 const char *jumio_config_set_workflow_key(cmd_parms *cmd, void *d, const char *arg);
 const char *jumio_config_add_id_type(cmd_parms *cmd, void *d, const char *arg);
 const char *jumio_config_add_country(cmd_parms *cmd, void *d, const char *arg);
@@ -179,7 +181,7 @@ typedef struct {
     const char *workflow_id, *account_id, *user_id, *cir, *redirect_url, *jumio_timestamp;
     const char *status, *callback_token, *details, *decision;
     int workflow_key, status_checks;
-    apr_int64_t created_at;
+    apr_int64_t created_at, next_check_at;
 } jumio_tx_t;
 
 typedef struct {
@@ -208,8 +210,30 @@ int jumio_store_status(jumio_ctx_t *c, jumio_db_t *db, const char *workflow_id, 
 /* Store details and decision once (first writer wins); 0 or -1. */
 int jumio_store_details(jumio_ctx_t *c, jumio_db_t *db, const char *workflow_id,
                         const char *details, const char *decision);
-/* Claim status check number `done` (+1) for a transaction; 1 claimed, 0 taken, -1 error. */
-int jumio_store_claim_check(jumio_ctx_t *c, jumio_db_t *db, const char *workflow_id, int done);
+/* Claim status check number done+1 and set when the next is due; 1 claimed, 0 taken, -1 error. */
+int jumio_store_claim_check(jumio_ctx_t *c, jumio_db_t *db, const char *workflow_id, int done,
+                            apr_int64_t next_at);
+/* Claim the details fetch of a PROCESSED transaction for `seconds`; 1 claimed, 0 taken, -1 error. */
+int jumio_store_claim_details(jumio_ctx_t *c, jumio_db_t *db, const char *workflow_id, int seconds);
+/* Give up a details claim after a failed fetch; 0 or -1. */
+int jumio_store_unclaim_details(jumio_ctx_t *c, jumio_db_t *db, const char *workflow_id);
+/* Transactions with background work due at `now` (at most 20); 0 or -1. */
+int jumio_store_due(jumio_ctx_t *c, jumio_db_t *db, apr_int64_t now, apr_array_header_t **out);
+
+/* ---- retrieval work shared by poll and the background task (src/jumio_work.c) ---- */
+
+/* Seconds after creation when status check n is due, or -1 when no check n remains. */
+int jumio_work_schedule(const jumio_srv_cfg_t *sc, int n);
+/* Ask the Status API once when the next scheduled check of a non-final transaction is due;
+ * moves tx->status forward. */
+void jumio_work_status_check(jumio_ctx_t *c, jumio_db_t *db, jumio_tx_t *tx);
+/* Fetch and store the details of a PROCESSED transaction once; 0 when tx->details is set. */
+int jumio_work_fetch_details(jumio_ctx_t *c, jumio_db_t *db, jumio_tx_t *tx);
+/* One background round: every transaction with work due now. */
+void jumio_work_round(jumio_ctx_t *c, jumio_db_t *db);
+
+/* ---- background task with mod_watchdog (src/jumio_watchdog.c) ---- */
+apr_status_t jumio_watchdog_init(apr_pool_t *pconf, server_rec *s);
 
 /* ---- handlers ---- */
 int jumio_handler_intake(request_rec *r);

@@ -1,0 +1,93 @@
+/* jumio_work.c - the retrieval work shared by poll (on demand) and the background task:
+ * Status API checks on Jumio's schedule and the one-time details fetch (KYX guide, Retrieval). */
+#include "mod_jumio.h"
+#include <apr_strings.h>
+
+/* Jumio's recommended retrieval timings, seconds after creation. */
+static const int jumio_work_default_schedule[] = { 40, 60, 100, 160, 240, 340, 460, 600, 760, 940 };
+#define JUMIO_WORK_DEFAULT_STEPS 10
+
+/* Seconds after creation when status check n is due, or -1 when no check n remains. */
+int jumio_work_schedule(const jumio_srv_cfg_t *sc, int n)
+{
+    if (n < 0)
+        return -1;
+    if (sc->schedule)
+        return n < sc->schedule->nelts ? APR_ARRAY_IDX(sc->schedule, n, int) : -1;
+    return n < JUMIO_WORK_DEFAULT_STEPS ? jumio_work_default_schedule[n] : -1;
+}
+
+/* Retrieval path of a transaction (ids are validated UUIDs; callback hrefs are never used). */
+static const char *jumio_work_path(apr_pool_t *p, const jumio_tx_t *tx, const char *suffix)
+{
+    return apr_pstrcat(p, "/api/v1/accounts/", tx->account_id, "/workflow-executions/",
+                       tx->workflow_id, suffix, NULL);
+}
+
+/* Ask the Status API once when the next scheduled check is due; moves tx->status forward. */
+void jumio_work_status_check(jumio_ctx_t *c, jumio_db_t *db, jumio_tx_t *tx)
+{
+    jumio_srv_cfg_t *sc = jumio_config_srv_of(c);
+    apr_int64_t now = (apr_int64_t)apr_time_sec(apr_time_now());
+    int due = jumio_work_schedule(sc, tx->status_checks);
+    int next = jumio_work_schedule(sc, tx->status_checks + 1);
+    jumio_answer_t ans;
+    const char *status;
+    if (jumio_status_is_final(tx->status) || due < 0 || now - tx->created_at < due
+        || !jumio_util_is_uuid(tx->account_id) || !jumio_util_is_uuid(tx->workflow_id)
+        || jumio_store_claim_check(c, db, tx->workflow_id, tx->status_checks,
+                                   next < 0 ? APR_INT64_MAX : tx->created_at + next) != 1)
+        return;
+    tx->status_checks++;
+    jumio_client_call(c, "GET", JUMIO_SVC_RETRIEVAL, jumio_work_path(c->pool, tx, "/status"),
+                      NULL, &ans);
+    status = json_string_value(json_object_get(json_object_get(ans.json, "workflowExecution"),
+                                               "status"));
+    if (ans.outcome == JUMIO_UP_OK && jumio_status_rank(status) > jumio_status_rank(tx->status)
+        && !jumio_store_status(c, db, tx->workflow_id, status))
+        tx->status = apr_pstrdup(c->pool, status);
+    json_decref(ans.json);
+}
+
+/* Fetch and store the details of a PROCESSED transaction once; 0 when tx->details is set. */
+int jumio_work_fetch_details(jumio_ctx_t *c, jumio_db_t *db, jumio_tx_t *tx)
+{
+    jumio_srv_cfg_t *sc = jumio_config_srv_of(c);
+    int hold = (sc->timeout > 0 ? sc->timeout : JUMIO_DEFAULT_TIMEOUT) * 3 + 5;
+    jumio_answer_t ans;
+    char *text = NULL;
+    int rc = -1;
+    if (!jumio_util_is_uuid(tx->account_id) || !jumio_util_is_uuid(tx->workflow_id)
+        || jumio_store_claim_details(c, db, tx->workflow_id, hold) != 1)
+        return -1;
+    jumio_client_call(c, "GET", JUMIO_SVC_RETRIEVAL, jumio_work_path(c->pool, tx, ""), NULL, &ans);
+    if (ans.outcome == JUMIO_UP_OK && (text = json_dumps(ans.json, JSON_COMPACT))) {
+        const char *decision = jumio_decision_of_details(ans.json);
+        if (!jumio_store_details(c, db, tx->workflow_id, text, decision)) {
+            tx->details = apr_pstrdup(c->pool, text);
+            tx->decision = decision;
+            rc = 0;
+        }
+        free(text);
+    }
+    if (rc)
+        jumio_store_unclaim_details(c, db, tx->workflow_id);
+    json_decref(ans.json);
+    return rc;
+}
+
+/* One background round: every transaction with work due now. */
+void jumio_work_round(jumio_ctx_t *c, jumio_db_t *db)
+{
+    apr_array_header_t *due;
+    int i;
+    if (jumio_store_due(c, db, (apr_int64_t)apr_time_sec(apr_time_now()), &due))
+        return;
+    for (i = 0; i < due->nelts; i++) {
+        jumio_tx_t *tx = &APR_ARRAY_IDX(due, i, jumio_tx_t);
+        if (!jumio_status_is_final(tx->status))
+            jumio_work_status_check(c, db, tx);
+        if (!strcmp(tx->status, "PROCESSED") && !tx->details)
+            jumio_work_fetch_details(c, db, tx);
+    }
+}
