@@ -40,6 +40,8 @@ static const command_rec jumio_cmds[] = {
               "on: per-transaction token in the callback URL"),
     JUMIO_SRV("JumioRetrievalSchedule", jumio_config_add_schedule, ITERATE,
               "seconds after creation of each Status API check (default Jumio's 40 60 ... 940)"),
+    JUMIO_SRV("JumioBackgroundInterval", jumio_config_set_background, TAKE1,
+              "seconds between background rounds (mod_watchdog); 0 turns them off"),
     JUMIO_SRV_FIELD("JumioUserReferenceKey", userref_key, jumio_config_set_srv_secret,
                     "HMAC key for JumioUserReference hmac"),
     /* directory scope */

@@ -23,6 +23,7 @@ void *jumio_config_srv_create(apr_pool_t *p, server_rec *s)
 {
     jumio_srv_cfg_t *c = apr_pcalloc(p, sizeof(*c));
     c->timeout = c->connect_timeout = c->jwt_alg = c->jwt_leeway = c->callback_signing = -1;
+    c->background_interval = -1;
     return c;
 }
 
@@ -53,6 +54,7 @@ void *jumio_config_srv_merge(apr_pool_t *p, void *basev, void *addv)
     c->callback_signing = JUMIO_PICK_SET(callback_signing);
     c->userref_key = JUMIO_PICK(userref_key);
     c->schedule = JUMIO_PICK(schedule);
+    c->background_interval = JUMIO_PICK_SET(background_interval);
     return c;
 }
 
@@ -313,6 +315,16 @@ const char *jumio_config_add_schedule(cmd_parms *cmd, void *d, const char *arg)
     if (sc->schedule->nelts && v <= APR_ARRAY_IDX(sc->schedule, sc->schedule->nelts - 1, int))
         return jumio_config_err(cmd, "steps must increase", arg);
     APR_ARRAY_PUSH(sc->schedule, int) = (int)v;
+    return NULL;
+}
+
+/* JumioBackgroundInterval: seconds between background rounds, 0 turns them off. */
+const char *jumio_config_set_background(cmd_parms *cmd, void *d, const char *arg)
+{
+    long v = jumio_config_int(arg, 3600);
+    if (v < 0)
+        return jumio_config_err(cmd, "must be 0 (off) to 3600 seconds", arg);
+    jumio_config_cmd_srv(cmd)->background_interval = (int)v;
     return NULL;
 }
 

@@ -498,13 +498,13 @@ static int jumio_json_set_values(json_t *obj, const char *key, const apr_array_h
     return json_object_set_new(obj, key, jumio_json_values(arr));
 }
 
-/* {"category": category} plus "id" when id is given; NULL on failure. */
+/* {"id": id, "category": category}, without "id" when id is not given; NULL on failure. */
 static json_t *jumio_json_cred(const char *category, const char *id)
 {
     json_t *c = json_object();
 
-    if (c == NULL || json_object_set_new(c, "category", json_string(category)) != 0
-        || jumio_json_set_opt(c, "id", id) != 0) {
+    if (c == NULL || jumio_json_set_opt(c, "id", id) != 0
+        || json_object_set_new(c, "category", json_string(category)) != 0) {
         json_decref(c);
         return NULL;
     }

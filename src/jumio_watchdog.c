@@ -7,7 +7,6 @@
 #include <mod_watchdog.h>
 
 #define JUMIO_WATCHDOG_NAME "_jumio_"
-#define JUMIO_WATCHDOG_INTERVAL apr_time_from_sec(1)
 
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *jumio_wd_get_instance;
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *jumio_wd_register_callback;
@@ -49,10 +48,13 @@ apr_status_t jumio_watchdog_init(apr_pool_t *pconf, server_rec *s)
 {
     ap_watchdog_t *wd = NULL;
     server_rec *ws = jumio_watchdog_server(s);
+    jumio_srv_cfg_t *sc = ws ? ap_get_module_config(ws->module_config, &jumio_module) : NULL;
+    int every = sc && sc->background_interval >= 0 ? sc->background_interval
+                                                    : JUMIO_DEFAULT_BACKGROUND;
     apr_status_t rv;
     jumio_wd_get_instance = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
     jumio_wd_register_callback = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
-    if (!ws)
+    if (!ws || !every)
         return APR_SUCCESS;
     if (!jumio_wd_get_instance || !jumio_wd_register_callback) {
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "mod_jumio: mod_watchdog is not loaded; "
@@ -61,7 +63,7 @@ apr_status_t jumio_watchdog_init(apr_pool_t *pconf, server_rec *s)
     }
     rv = jumio_wd_get_instance(&wd, JUMIO_WATCHDOG_NAME, 0, 1, pconf);
     if (rv == APR_SUCCESS)
-        rv = jumio_wd_register_callback(wd, JUMIO_WATCHDOG_INTERVAL, ws, jumio_watchdog_step);
+        rv = jumio_wd_register_callback(wd, apr_time_from_sec(every), ws, jumio_watchdog_step);
     if (rv != APR_SUCCESS)
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "mod_jumio: cannot start the background task");
     return rv;

@@ -62,6 +62,7 @@ typedef struct {
     int callback_signing;                 /* -1 unset */
     const char *userref_key;
     apr_array_header_t *schedule;         /* JumioRetrievalSchedule, of int seconds */
+    int background_interval;              /* JumioBackgroundInterval seconds, 0 off, -1 unset */
     jumio_token_cache_t *tokens;          /* per process, created in child_init */
 } jumio_srv_cfg_t;
 
@@ -89,6 +90,7 @@ typedef struct {
 #define JUMIO_DEFAULT_CONNECT    3
 #define JUMIO_DEFAULT_LEEWAY     60
 #define JUMIO_DEFAULT_WORKFLOW   3
+#define JUMIO_DEFAULT_BACKGROUND 2
 #define JUMIO_TOKEN_PARAM        "jumio_token"
 
 void *jumio_config_srv_create(apr_pool_t *p, server_rec *s);
@@ -107,6 +109,7 @@ const char *jumio_config_set_jwt_key(cmd_parms *cmd, void *d, const char *arg);
 const char *jumio_config_set_jwt_leeway(cmd_parms *cmd, void *d, const char *arg);
 const char *jumio_config_set_signing(cmd_parms *cmd, void *d, int on);
 const char *jumio_config_add_schedule(cmd_parms *cmd, void *d, const char *arg);
+const char *jumio_config_set_background(cmd_parms *cmd, void *d, const char *arg);
 const char *jumio_config_set_workflow_key(cmd_parms *cmd, void *d, const char *arg);
 const char *jumio_config_add_id_type(cmd_parms *cmd, void *d, const char *arg);
 const char *jumio_config_add_country(cmd_parms *cmd, void *d, const char *arg);
