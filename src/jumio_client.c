@@ -260,7 +260,7 @@ static jumio_up_e jumio_client_token_fetch(jumio_ctx_t *c, jumio_srv_cfg_t *sc,
                       status, why ? ": " : "", why ? why : "");
         return status >= 400 && status < 500 ? JUMIO_UP_REJECTED : JUMIO_UP_ERROR;
     }
-    ans = k.buf ? json_loadb(k.buf, k.len, 0, NULL) : NULL;
+    ans = jumio_json_load(k.buf, k.len);
     tok = json_object_get(ans, "access_token");
     exp = json_object_get(ans, "expires_in");
     if (!json_is_string(tok) || !json_string_length(tok) || json_string_length(tok) > 8192
@@ -308,7 +308,7 @@ static void jumio_client_classify(jumio_ctx_t *c, const jumio_client_req_t *q, l
     const char *why;
     ans->http_status = status;
     if (status >= 200 && status < 300) {
-        ans->json = k->len ? json_loadb(k->buf, k->len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+        ans->json = k->len ? jumio_json_load(k->buf, k->len) : NULL;
         ans->outcome = (json_is_object(ans->json) || (!k->len && strcmp(q->method, "GET")))
                        ? JUMIO_UP_OK : JUMIO_UP_ERROR;
         if (ans->outcome != JUMIO_UP_OK)
@@ -404,4 +404,18 @@ void jumio_client_call(jumio_ctx_t *c, const char *method, jumio_svc_e svc, cons
         json_decref(ans->json);
         apr_sleep(apr_time_from_msec(attempt ? 600 : 200));
     }
+}
+
+/* Plain GET of a URL without Jumio credentials (e.g. an identity provider's JWKS document),
+ * with the same limits as Jumio calls. APR_SUCCESS with *status/*body set, else an error. */
+apr_status_t jumio_client_fetch(jumio_ctx_t *c, const char *url, long *status, const char **body,
+                                apr_size_t *len)
+{
+    jumio_client_req_t q = { "GET", url, NULL, NULL, NULL, NULL, NULL, 0 };
+    jumio_client_sink_t k;
+    if (jumio_client_perform(c, &q, status, &k) != CURLE_OK)
+        return APR_EGENERAL;
+    *body = k.buf ? k.buf : "";
+    *len = k.len;
+    return APR_SUCCESS;
 }

@@ -23,6 +23,12 @@ const char *jumio_util_hmac_sha256_hex(apr_pool_t *p, const char *key, apr_size_
 /* base64url decode (no padding needed); *outlen set; NULL on invalid input. Result NUL-terminated. */
 char *jumio_util_b64url_decode(apr_pool_t *p, const char *in, apr_size_t *outlen);
 
+/* ---- JSON input (src/jumio_json.c) ---- */
+
+/* Parse len bytes of untrusted JSON: no NUL bytes, nesting at most 32 deep, duplicate keys
+ * refused. New reference, or NULL when bad. */
+json_t *jumio_json_load(const char *text, apr_size_t len);
+
 /* ---- statuses and decisions (src/jumio_json.c) ---- */
 
 /* Rank of a workflow status: INITIATED 0, ACQUIRED 1, PROCESSED/SESSION_EXPIRED/TOKEN_EXPIRED 2,

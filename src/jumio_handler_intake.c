@@ -35,7 +35,7 @@ static int jumio_intake_body(jumio_intake_t *in)
     if (!jumio_http_content_type_is(r, "application/json"))
         return jumio_http_error(r, HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
                                 "The body must be application/json.");
-    j = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+    j = jumio_json_load(body, len);
     if (!json_is_object(j)) {
         json_decref(j);
         return jumio_http_error(r, HTTP_BAD_REQUEST, "bad_request", "The body must be a JSON object.");

@@ -59,7 +59,7 @@ static int jumio_json_depth_ok(const char *text, apr_size_t len, int max)
 }
 
 /* Parse len bytes of JSON (no NUL bytes, depth-limited, duplicate keys refused); NULL if bad. */
-static json_t *jumio_json_load(const char *text, apr_size_t len)
+json_t *jumio_json_load(const char *text, apr_size_t len)
 {
     json_error_t jerr;
 

@@ -173,6 +173,9 @@ void jumio_client_child_init(apr_pool_t *pchild, server_rec *s);
  * JSON body. Handles the token (cached, refreshed once on 401) and classifies the answer. */
 void jumio_client_call(jumio_ctx_t *c, const char *method, jumio_svc_e svc, const char *path,
                        json_t *body, jumio_answer_t *ans);
+/* Plain GET of a URL without Jumio credentials (JWKS documents); APR_SUCCESS or an error. */
+apr_status_t jumio_client_fetch(jumio_ctx_t *c, const char *url, long *status, const char **body,
+                                apr_size_t *len);
 /* Answer the portal for a failed call (502/503/504 per SPEC §3); returns OK. */
 int jumio_client_fail(request_rec *r, const jumio_answer_t *ans);
 
