@@ -407,7 +407,7 @@ void jumio_client_call(jumio_ctx_t *c, const char *method, jumio_svc_e svc, cons
 }
 
 /* Plain GET of a URL without Jumio credentials (e.g. an identity provider's JWKS document),
- * with the same limits as Jumio calls. APR_SUCCESS with *status/*body set, else an error. */
+ * with the same limits as Jumio calls. APR_SUCCESS with status and body set, else an error. */
 apr_status_t jumio_client_fetch(jumio_ctx_t *c, const char *url, long *status, const char **body,
                                 apr_size_t *len)
 {
