@@ -271,8 +271,8 @@ static jumio_up_e jumio_client_token_fetch(jumio_ctx_t *c, jumio_srv_cfg_t *sc,
     }
     free(sc->tokens->token);
     sc->tokens->token = strdup(json_string_value(tok));
-    sc->tokens->refresh_at = apr_time_now() + apr_time_from_sec(
-        json_integer_value(exp) > 120 ? json_integer_value(exp) - 60 : json_integer_value(exp) / 2);
+    /* reused until 60 s before it expires (a token of 60 s or less is used for one call) */
+    sc->tokens->refresh_at = apr_time_now() + apr_time_from_sec(json_integer_value(exp) - 60);
     json_decref(ans);
     return sc->tokens->token ? JUMIO_UP_OK : JUMIO_UP_ERROR;
 }

@@ -1,0 +1,412 @@
+# t/errors.t - errors common to the handlers: JWT (401), methods (405), content types (415), sizes (413), JSON (400).
+# Asserts the contract of SPEC §2-§4 as docs/DESIGN.md details it; see t/README.md for the fake Jumio.
+use strict;
+use warnings;
+
+use Apache::Test qw(-withtestmore);
+use Apache::TestRequest;
+use lib 't/lib';
+use JumioTest;
+use FakeJumio::State ();
+
+use HTTP::Request ();
+use LWP::UserAgent ();
+use JSON::PP ();
+use MIME::Base64 ();
+use Digest::SHA qw(hmac_sha256_hex);
+use Time::HiRes ();
+
+# ---------------------------------------------------------------------------
+# Local helpers (kept in this file so that it reads on its own).
+my $JSON = JSON::PP->new->utf8->canonical->allow_nonref;
+my $PORT = Apache::Test::vars('port');
+my $UA_STRING   = 'mod_jumio-test/1.0 (Example Corp)';
+my $UUID_RE     = qr/\A[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\z/;
+my $UUID4_RE    = qr/\A[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\z/;
+my $CB_TOKEN_RE = qr/[A-Za-z0-9_-]{43}/;
+my $RUN = sprintf '%x%x', time, $$;
+my $SEQ = 0;
+
+# A user id unique to this run and call.
+sub new_user { sprintf '%s-%s-%d', shift, $RUN, ++$SEQ }
+
+sub _list { return @{ $_[0] } if @_ == 1 && ref $_[0] eq 'ARRAY'; return @_ }
+
+# Rows of the module's database (an absent table counts as no rows).
+sub rows {
+    my @r = eval { JumioTest::db_rows(@_) };
+    if ($@) { return () if $@ =~ /no such table|does not exist \(yet\)/i; die $@ }
+    return _list(@r);
+}
+sub count_rows { my $sql = shift; scalar(() = rows($sql, @_)) }
+
+# Requests the fake Jumio recorded (optionally of one endpoint).
+sub reqs { _list(JumioTest::fake_requests(@_)) }
+sub account_calls { grep { ($_->{endpoint} // '') =~ /\Aaccount_(?:create|update)\z/ } reqs() }
+sub call_names { [ map { join ' ', $_->{method} // '?', $_->{path} // '?' } @_ ] }
+
+sub uuid_v4 {
+    my @b = map { int rand 256 } 1 .. 16;
+    $b[6] = ($b[6] & 0x0f) | 0x40; $b[8] = ($b[8] & 0x3f) | 0x80;
+    my $h = join '', map { sprintf '%02x', $_ } @b;
+    return join '-', substr($h, 0, 8), substr($h, 8, 4), substr($h, 12, 4), substr($h, 16, 4), substr($h, 20);
+}
+
+sub b64url { my $s = MIME::Base64::encode_base64(shift, ''); $s =~ tr{+/}{-_}; $s =~ s/=+\z//; $s }
+
+# A compact JWT built here, for the malformed and foreign-algorithm cases.
+sub mkjwt {
+    my ($header, $claims, $key, $sign_alg) = @_;
+    my $input = b64url($JSON->encode($header)) . '.' . b64url($JSON->encode($claims));
+    $sign_alg //= $header->{alg};
+    my %mac = (HS256 => \&Digest::SHA::hmac_sha256, HS384 => \&Digest::SHA::hmac_sha384,
+               HS512 => \&Digest::SHA::hmac_sha512);
+    my $sig = $sign_alg eq 'none' ? '' : b64url($mac{$sign_alg}->($input, $key));
+    return "$input.$sig";
+}
+
+# "Bearer <valid HS256 JWT for user>" made by the harness helper.
+sub bearer { my ($user, %extra) = @_; 'Bearer ' . JumioTest::jwt(sub => $user, exp => time + 600, %extra) }
+
+# One HTTP request to the test server. Options: user (valid JWT), auth (raw Authorization),
+# headers [k => v, ...], body (string, sent with Content-Length), chunked [pieces], ua.
+sub request {
+    my ($method, $path, %o) = @_;
+    my @h = @{ $o{headers} || [] };
+    push @h, Authorization => bearer($o{user}) if defined $o{user};
+    push @h, Authorization => $o{auth} if defined $o{auth};
+    my $req;
+    if ($o{chunked}) {
+        my @pieces = @{ $o{chunked} };
+        $req = HTTP::Request->new($method => Apache::TestRequest::resolve_url($path), \@h,
+                                  sub { shift @pieces });
+    }
+    else {
+        $req = HTTP::Request->new($method => Apache::TestRequest::resolve_url($path), \@h);
+        if (defined $o{body}) {
+            $req->content($o{body});
+            $req->header('Content-Length' => length $o{body});
+        }
+        elsif ($method eq 'POST' || $method eq 'PUT') {
+            $req->header('Content-Length' => 0);
+        }
+    }
+    my $ua = $o{ua} || LWP::UserAgent->new(timeout => 60, max_redirect => 0, keep_alive => 0);
+    return $ua->request($req);
+}
+
+sub decode_json_body {
+    my $res = shift;
+    my $d = eval { $JSON->decode($res->content) };
+    return $@ ? undef : $d;
+}
+
+# Common headers of every answer; returns the decoded JSON body.
+sub json_answer {
+    my ($res, $name) = @_;
+    like($res->header('Content-Type') // '', qr{\Aapplication/json(?:\s*;\s*charset="?utf-8"?)?\z}i,
+         "$name: Content-Type application/json");
+    is($res->header('Cache-Control'), 'no-store', "$name: Cache-Control no-store");
+    my $d = decode_json_body($res);
+    ok(defined $d || $res->content =~ /\A\s*null\s*\z/, "$name: body is JSON")
+        or diag('body: ' . substr($res->content, 0, 500));
+    return $d;
+}
+
+# An error answer exactly as SPEC §2 / DESIGN.md say.
+sub is_error {
+    my ($res, $status, $code, $name) = @_;
+    is($res->code, $status, "$name: HTTP $status")
+        or diag(substr($res->as_string, 0, 800));
+    my $d = json_answer($res, $name);
+    is(ref $d, 'HASH', "$name: body is an object");
+    $d = {} unless ref $d eq 'HASH';
+    is($d->{error}, $code, "$name: error $code");
+    ok(defined $d->{message} && !ref $d->{message} && $d->{message} =~ /\S/, "$name: message is a sentence");
+    is_deeply([ sort keys %$d ], [qw(error message)], "$name: only error and message");
+    if ($status == 401) {
+        is($res->header('WWW-Authenticate'), 'Bearer error="invalid_token"', "$name: WWW-Authenticate");
+    }
+    return $d;
+}
+
+# Nothing sent to Jumio for this request: no account call, and no retrieval call for the
+# transactions named (the module's background task may be busy with older transactions).
+sub nothing_sent {
+    my ($name, @ids) = @_;
+    my @c = grep {
+        my $r = $_;
+        ($r->{endpoint} // '') =~ /\Aaccount_/ || grep { index($r->{path} // '', $_) >= 0 } @ids
+    } reqs();
+    is_deeply(call_names(@c), [], "$name: nothing sent to Jumio");
+}
+
+sub nothing_stored {
+    my ($user, $name) = @_;
+    is(count_rows('SELECT workflow_id FROM jumio_transactions WHERE user_id = ?', $user), 0,
+       "$name: no transaction stored");
+    is(count_rows('SELECT user_id FROM jumio_accounts WHERE user_id = ?', $user), 0,
+       "$name: no account stored");
+}
+
+# 1 when the fake Jumio issued this access token (and it is still valid).
+sub issued_token { FakeJumio::State->new(JumioTest::fake_dir())->token_valid($_[0]) ? 1 : 0 }
+
+sub no_violations {
+    my $name = shift;
+    my @bad = grep { @{ $_->{violations} || [] } } reqs();
+    is_deeply([ map { "$_->{method} $_->{path}: @{$_->{violations}}" } @bad ], [],
+              "$name: the fake Jumio recorded no violations");
+}
+# ---------------------------------------------------------------------------
+
+my $SECRET = 'test-jwt-secret-0123456789abcdef';
+my $CB2    = "http://127.0.0.1:$PORT/jumio/callback2";
+my @subtests;
+
+# ---- 401: every way a JWT can be wrong (intake), nothing sent, nothing stored ----
+{
+    my $now = time;
+    my $hs = { alg => 'HS256', typ => 'JWT' };
+    my @cases = (
+        [ 'no Authorization header',  sub { undef } ],
+        [ 'empty Bearer',             sub { 'Bearer ' } ],
+        [ 'garbage token',            sub { 'Bearer not-a-jwt' } ],
+        [ 'three garbage parts',      sub { 'Bearer aaaa.bbbb.cccc' } ],
+        [ 'Basic scheme',             sub { 'Basic ' . MIME::Base64::encode_base64("$_[0]:pw", '') } ],
+        [ 'expired (exp an hour ago)', sub { 'Bearer ' . mkjwt($hs, { sub => $_[0], exp => $now - 3600 }, $SECRET) } ],
+        [ 'exp beyond leeway (now-120)', sub { 'Bearer ' . mkjwt($hs, { sub => $_[0], exp => $now - 120 }, $SECRET) } ],
+        [ 'no exp',                   sub { 'Bearer ' . mkjwt($hs, { sub => $_[0] }, $SECRET) } ],
+        [ 'wrong signature',          sub { 'Bearer ' . mkjwt($hs, { sub => $_[0], exp => $now + 600 }, 'another-secret-0123456789abcdef!') } ],
+        [ 'signature stripped',       sub { my $t = mkjwt($hs, { sub => $_[0], exp => $now + 600 }, $SECRET); $t =~ s/[^.]+\z//; "Bearer $t" } ],
+        [ 'payload tampered',         sub { my $t = mkjwt($hs, { sub => 'someone-else', exp => $now + 600 }, $SECRET);
+                                            my @p = split /\./, $t; $p[1] = b64url($JSON->encode({ sub => $_[0], exp => $now + 600 }));
+                                            'Bearer ' . join '.', @p } ],
+        [ 'alg none',                 sub { 'Bearer ' . mkjwt({ alg => 'none', typ => 'JWT' }, { sub => $_[0], exp => $now + 600 }, '', 'none') } ],
+        [ 'alg None with HS256 MAC',  sub { 'Bearer ' . mkjwt({ alg => 'None', typ => 'JWT' }, { sub => $_[0], exp => $now + 600 }, $SECRET, 'HS256') } ],
+        [ 'HS384 token when HS256 is pinned', sub { 'Bearer ' . mkjwt({ alg => 'HS384', typ => 'JWT' }, { sub => $_[0], exp => $now + 600 }, $SECRET) } ],
+        [ 'HS512 token when HS256 is pinned', sub { 'Bearer ' . mkjwt({ alg => 'HS512', typ => 'JWT' }, { sub => $_[0], exp => $now + 600 }, $SECRET) } ],
+        [ 'RS256 header with HMAC signature', sub { 'Bearer ' . mkjwt({ alg => 'RS256', typ => 'JWT' }, { sub => $_[0], exp => $now + 600 }, $SECRET, 'HS256') } ],
+        [ 'alg in lower case (hs256)', sub { 'Bearer ' . mkjwt({ alg => 'hs256', typ => 'JWT' }, { sub => $_[0], exp => $now + 600 }, $SECRET, 'HS256') } ],
+        [ 'exp a string',             sub { 'Bearer ' . mkjwt($hs, { sub => $_[0], exp => '' . ($now + 600) }, $SECRET) } ],
+        [ 'empty sub',                sub { 'Bearer ' . mkjwt($hs, { sub => '', exp => $now + 600, name => $_[0] }, $SECRET) } ],
+        [ 'missing sub',              sub { 'Bearer ' . mkjwt($hs, { exp => $now + 600, name => $_[0] }, $SECRET) } ],
+        [ 'sub not a string',         sub { 'Bearer ' . mkjwt($hs, { sub => 12345, exp => $now + 600 }, $SECRET) } ],
+        [ 'nbf an hour ahead',        sub { 'Bearer ' . mkjwt($hs, { sub => $_[0], exp => $now + 7200, nbf => $now + 3600 }, $SECRET) } ],
+        [ 'iat an hour ahead',        sub { 'Bearer ' . mkjwt($hs, { sub => $_[0], exp => $now + 7200, iat => $now + 3600 }, $SECRET) } ],
+    );
+    push @subtests, ['intake refuses bad JWTs with 401 invalid_token' => sub {
+        for my $c (@cases) {
+            my ($name, $mk) = @$c;
+            JumioTest::fake_reset();
+            my $user = new_user('jwt');
+            my $auth = $mk->($user);
+            my $res = request(POST => '/jumio/intake', defined $auth ? (auth => $auth) : ());
+            is_error($res, 401, 'invalid_token', $name);
+            nothing_sent($name);
+            nothing_stored($user, $name);
+        }
+    }];
+}
+
+push @subtests, ['leeway: exp 30 s ago and nbf 30 s ahead are still accepted (JumioJWTLeeway 60)' => sub {
+    my $now = time;
+    my $hs = { alg => 'HS256', typ => 'JWT' };
+    for my $c ([ 'exp 30 s ago', sub { { sub => $_[0], exp => $now - 30 } } ],
+               [ 'nbf 30 s ahead', sub { { sub => $_[0], exp => $now + 600, nbf => $now + 30, iat => $now } } ]) {
+        JumioTest::fake_reset();
+        my $user = new_user('leeway');
+        my $res = request(POST => '/jumio/intake', auth => 'Bearer ' . mkjwt($hs, $c->[1]->($user), $SECRET));
+        is($res->code, 200, "$c->[0]: HTTP 200") or diag(substr($res->as_string, 0, 600));
+        is(count_rows('SELECT workflow_id FROM jumio_transactions WHERE user_id = ?', $user), 1, "$c->[0]: stored");
+    }
+}];
+
+push @subtests, ['poll refuses a missing or bad JWT with 401' => sub {
+    JumioTest::fake_reset();
+    my $ref = uuid_v4();
+    my $r1 = request(GET => '/jumio/poll', headers => ['X-Transaction-Reference' => $ref]);
+    is_error($r1, 401, 'invalid_token', 'poll without JWT');
+    my $r2 = request(GET => '/jumio/poll', auth => 'Bearer x.y.z', headers => ['X-Transaction-Reference' => $ref]);
+    is_error($r2, 401, 'invalid_token', 'poll with garbage JWT');
+    my $r3 = request(GET => '/jumio/poll', headers => ['X-Transaction-Reference' => $ref],
+                     auth => 'Bearer ' . mkjwt({ alg => 'none' }, { sub => 'x', exp => time + 600 }, '', 'none'));
+    is_error($r3, 401, 'invalid_token', 'poll with alg none');
+    nothing_sent('poll 401');
+}];
+
+# ---- 405 with Allow ----
+push @subtests, ['wrong methods get 405 method_not_allowed with Allow' => sub {
+    JumioTest::fake_reset();
+    my @cases = (
+        [ GET    => '/jumio/intake',   'POST' ],
+        [ PUT    => '/jumio/intake',   'POST' ],
+        [ DELETE => '/jumio/intake',   'POST' ],
+        [ GET    => '/jumio/callback', 'POST' ],
+        [ PUT    => '/jumio/callback', 'POST' ],
+        [ POST   => '/jumio/poll',     'GET' ],
+        [ DELETE => '/jumio/poll',     'GET' ],
+    );
+    for my $c (@cases) {
+        my ($m, $path, $allow) = @$c;
+        my $user = new_user('method');
+        my $res = request($m => $path, user => $user, headers => ['X-Transaction-Reference' => uuid_v4()]);
+        is_error($res, 405, 'method_not_allowed', "$m $path");
+        is($res->header('Allow'), $allow, "$m $path: Allow: $allow");
+        nothing_stored($user, "$m $path");
+    }
+    nothing_sent('405');
+}];
+
+# ---- 415 ----
+push @subtests, ['intake with a non-empty body that is not application/json gets 415' => sub {
+    my @cases = (
+        [ 'text/plain',                        '{}' ],
+        [ 'application/x-www-form-urlencoded', "callbackUrl=$CB2" ],
+        [ 'multipart/form-data; boundary=xx',  "--xx\r\n\r\n{}\r\n--xx--\r\n" ],
+        [ 'application/jsonp',                 '{}' ],
+        [ undef,                               '{}' ],
+    );
+    for my $c (@cases) {
+        my ($ct, $body) = @$c;
+        my $name = 'Content-Type ' . ($ct // '(none)');
+        JumioTest::fake_reset();
+        my $user = new_user('ctype');
+        my $res = request(POST => '/jumio/intake', user => $user, body => $body,
+                          headers => [ defined $ct ? ('Content-Type' => $ct) : () ]);
+        is_error($res, 415, 'unsupported_media_type', $name);
+        nothing_sent($name);
+        nothing_stored($user, $name);
+    }
+}];
+
+# ---- 413 ----
+push @subtests, ['bodies over JumioMaxBody get 413 body_too_large (Content-Length and chunked)' => sub {
+    # JumioMaxBody 64 at /jumio/intake-small: a 64-byte body passes the size check (and is then
+    # refused for its callbackUrl, no allow list there), 65 bytes do not.
+    my $mk = sub { my $n = shift; my $pre = '{"callbackUrl":"https://x.example/'; $pre . ('a' x ($n - length($pre) - 2)) . '"}' };
+    my $b64 = $mk->(64);
+    my $b65 = $mk->(65);
+    is(length $b64, 64, 'test body of 64 bytes');
+    JumioTest::fake_reset();
+    my $u0 = new_user('size');
+    my $r0 = request(POST => '/jumio/intake-small', user => $u0, body => $b64, headers => ['Content-Type' => 'application/json']);
+    is_error($r0, 400, 'callback_url_not_allowed', '64 bytes at JumioMaxBody 64');
+
+    my @cases = (
+        [ '65 bytes, Content-Length', '/jumio/intake-small', body => $b65 ],
+        [ '65 bytes, chunked',        '/jumio/intake-small', chunked => [ substr($b65, 0, 30), substr($b65, 30) ] ],
+        [ '1000 bytes, chunked',      '/jumio/intake-small', chunked => [ ($mk->(1000)) ] ],
+        [ '16385 bytes at the default 16 KiB, Content-Length', '/jumio/intake', body => $mk->(16385) ],
+        [ '20000 bytes at the default 16 KiB, chunked', '/jumio/intake',
+          chunked => [ map { substr($mk->(20000), $_ * 4000, 4000) } 0 .. 4 ] ],
+    );
+    for my $c (@cases) {
+        my ($name, $path, %o) = @$c;
+        JumioTest::fake_reset();
+        my $user = new_user('size');
+        my $res = request(POST => $path, user => $user, headers => ['Content-Type' => 'application/json'], %o);
+        is_error($res, 413, 'body_too_large', $name);
+        nothing_sent($name);
+        nothing_stored($user, $name);
+    }
+    nothing_stored($u0, '64 bytes');
+}];
+
+# ---- 400: JSON and types ----
+push @subtests, ['malformed JSON, non-objects and wrong types get 400 bad_request' => sub {
+    my @cases = (
+        [ 'malformed JSON',           '{' ],
+        [ 'truncated JSON',           '{"callbackUrl":' ],
+        [ 'trailing garbage',         '{} x' ],
+        [ 'single quotes',            "{'callbackUrl':'x'}" ],
+        [ 'array',                    '[]' ],
+        [ 'string',                   '"hello"' ],
+        [ 'number',                   '42' ],
+        [ 'null',                     'null' ],
+        [ 'callbackUrl a number',     '{"callbackUrl":123}' ],
+        [ 'callbackUrl an array',     $JSON->encode({ callbackUrl => [$CB2] }) ],
+        [ 'callbackUrl an object',    $JSON->encode({ callbackUrl => { url => $CB2 } }) ],
+        [ 'callbackUrl a boolean',    '{"callbackUrl":true}' ],
+        [ 'callbackUrl of 256 chars', $JSON->encode({ callbackUrl => $CB2 . '?p=' . ('a' x (256 - length($CB2) - 3)) }) ],
+    );
+    for my $c (@cases) {
+        my ($name, $body) = @$c;
+        JumioTest::fake_reset();
+        my $user = new_user('json');
+        my $res = request(POST => '/jumio/intake', user => $user, body => $body,
+                          headers => ['Content-Type' => 'application/json']);
+        is_error($res, 400, 'bad_request', $name);
+        nothing_sent($name);
+        nothing_stored($user, $name);
+    }
+}];
+
+push @subtests, ['callbackUrl outside JumioCallbackURLAllow gets 400 callback_url_not_allowed' => sub {
+    my @cases = (
+        [ 'other host',           '/jumio/intake',         'https://evil.example/jumio/callback' ],
+        [ 'other path',           '/jumio/intake',         "http://127.0.0.1:$PORT/jumio/other" ],
+        [ 'relative URL',         '/jumio/intake',         '/jumio/callback' ],
+        [ 'empty string',         '/jumio/intake',         '' ],
+        [ 'host prefix trick',    '/jumio/intake',         "http://127.0.0.1.evil.example/jumio/callback" ],
+        [ 'no allow list at all', '/jumio/intake-minimal', "http://127.0.0.1:$PORT/jumio/callback" ],
+    );
+    for my $c (@cases) {
+        my ($name, $path, $url) = @$c;
+        JumioTest::fake_reset();
+        my $user = new_user('allow');
+        my $res = request(POST => $path, user => $user, body => $JSON->encode({ callbackUrl => $url }),
+                          headers => ['Content-Type' => 'application/json']);
+        is_error($res, 400, 'callback_url_not_allowed', $name);
+        nothing_sent($name);
+        nothing_stored($user, $name);
+    }
+}];
+
+# ---- 503: the database is busy (another writer holds it) ----
+sub with_db_locked {
+    my ($code) = @_;
+    require DBI;
+    my $db = Apache::Test::vars('t_logs') . '/jumio.db';
+    my $dbh = DBI->connect("dbi:SQLite:dbname=$db", '', '', { RaiseError => 1, PrintError => 0, AutoCommit => 1 });
+    $dbh->sqlite_busy_timeout(20_000);
+    $dbh->do('BEGIN EXCLUSIVE');
+    my @r = eval { $code->() };
+    my $err = $@;
+    $dbh->do('ROLLBACK');
+    $dbh->disconnect;
+    die $err if $err;
+    return @r;
+}
+
+push @subtests, ['database busy: 503 unavailable, nothing stored, callback not acknowledged' => sub {
+    JumioTest::fake_reset();
+    # a transaction to call back for (made while the database is free)
+    my $owner = new_user('dbowner');
+    my $ok = request(POST => '/jumio/intake', user => $owner);
+    is($ok->code, 200, 'intake while the database is free') or diag(substr($ok->as_string, 0, 600));
+    my $ref = (decode_json_body($ok) || {})->{transactionReference} // '';
+    my $tx = (rows('SELECT * FROM jumio_transactions WHERE workflow_id = ?', $ref))[0] || {};
+    my ($call) = grep { (($_->{json} || {})->{customerInternalReference} // '') eq ($tx->{cir} // "\0") } account_calls();
+    my ($token) = ((($call || {})->{json} || {})->{callbackUrl} // '') =~ /jumio_token=([^&]+)/;
+    my $cb = $JSON->encode({ workflowExecution => { id => $ref, status => 'ACQUIRED' }, account => { id => $tx->{account_id} } });
+
+    my $user = new_user('dbbusy');
+    my ($ri, $rc) = with_db_locked(sub {
+        (request(POST => '/jumio/intake', user => $user),
+         request(POST => "/jumio/callback?jumio_token=$token", body => $cb, headers => ['Content-Type' => 'application/json']))
+    });
+    is_error($ri, 503, 'unavailable', 'intake with the database busy');
+    nothing_stored($user, 'intake with the database busy');
+    is_error($rc, 503, 'unavailable', 'callback with the database busy');
+    is(count_rows('SELECT id FROM jumio_callbacks WHERE workflow_id = ?', $ref), 0, 'callback not logged');
+    is(((rows('SELECT status FROM jumio_transactions WHERE workflow_id = ?', $ref))[0] || {})->{status}, 'INITIATED',
+       'status unchanged');
+    my $again = request(POST => "/jumio/callback?jumio_token=$token", body => $cb, headers => ['Content-Type' => 'application/json']);
+    is($again->code, 200, "Jumio's retry after the database is free: 200");
+    is(((rows('SELECT status FROM jumio_transactions WHERE workflow_id = ?', $ref))[0] || {})->{status}, 'ACQUIRED',
+       'status ACQUIRED');
+}];
+
+plan tests => scalar(@subtests), need_module('mod_perl.c');
+subtest $_->[0] => $_->[1] for @subtests;

@@ -1,0 +1,519 @@
+# t/poll.t - jumio-poll: ownership, answers per status, details fetched once, decisions, JumioPollData, remote-user.
+# Asserts the contract of SPEC §2-§4 as docs/DESIGN.md details it; see t/README.md for the fake Jumio.
+use strict;
+use warnings;
+
+use Apache::Test qw(-withtestmore);
+use Apache::TestRequest;
+use lib 't/lib';
+use JumioTest;
+use FakeJumio::State ();
+
+use HTTP::Request ();
+use LWP::UserAgent ();
+use JSON::PP ();
+use MIME::Base64 ();
+use Digest::SHA qw(hmac_sha256_hex);
+use Time::HiRes ();
+
+# ---------------------------------------------------------------------------
+# Local helpers (kept in this file so that it reads on its own).
+my $JSON = JSON::PP->new->utf8->canonical->allow_nonref;
+my $PORT = Apache::Test::vars('port');
+my $UA_STRING   = 'mod_jumio-test/1.0 (Example Corp)';
+my $UUID_RE     = qr/\A[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\z/;
+my $UUID4_RE    = qr/\A[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\z/;
+my $CB_TOKEN_RE = qr/[A-Za-z0-9_-]{43}/;
+my $RUN = sprintf '%x%x', time, $$;
+my $SEQ = 0;
+
+# A user id unique to this run and call.
+sub new_user { sprintf '%s-%s-%d', shift, $RUN, ++$SEQ }
+
+sub _list { return @{ $_[0] } if @_ == 1 && ref $_[0] eq 'ARRAY'; return @_ }
+
+# Rows of the module's database (an absent table counts as no rows).
+sub rows {
+    my @r = eval { JumioTest::db_rows(@_) };
+    if ($@) { return () if $@ =~ /no such table|does not exist \(yet\)/i; die $@ }
+    return _list(@r);
+}
+sub count_rows { my $sql = shift; scalar(() = rows($sql, @_)) }
+
+# Requests the fake Jumio recorded (optionally of one endpoint).
+sub reqs { _list(JumioTest::fake_requests(@_)) }
+sub account_calls { grep { ($_->{endpoint} // '') =~ /\Aaccount_(?:create|update)\z/ } reqs() }
+sub call_names { [ map { join ' ', $_->{method} // '?', $_->{path} // '?' } @_ ] }
+
+sub uuid_v4 {
+    my @b = map { int rand 256 } 1 .. 16;
+    $b[6] = ($b[6] & 0x0f) | 0x40; $b[8] = ($b[8] & 0x3f) | 0x80;
+    my $h = join '', map { sprintf '%02x', $_ } @b;
+    return join '-', substr($h, 0, 8), substr($h, 8, 4), substr($h, 12, 4), substr($h, 16, 4), substr($h, 20);
+}
+
+sub b64url { my $s = MIME::Base64::encode_base64(shift, ''); $s =~ tr{+/}{-_}; $s =~ s/=+\z//; $s }
+
+# A compact JWT built here, for the malformed and foreign-algorithm cases.
+sub mkjwt {
+    my ($header, $claims, $key, $sign_alg) = @_;
+    my $input = b64url($JSON->encode($header)) . '.' . b64url($JSON->encode($claims));
+    $sign_alg //= $header->{alg};
+    my %mac = (HS256 => \&Digest::SHA::hmac_sha256, HS384 => \&Digest::SHA::hmac_sha384,
+               HS512 => \&Digest::SHA::hmac_sha512);
+    my $sig = $sign_alg eq 'none' ? '' : b64url($mac{$sign_alg}->($input, $key));
+    return "$input.$sig";
+}
+
+# "Bearer <valid HS256 JWT for user>" made by the harness helper.
+sub bearer { my ($user, %extra) = @_; 'Bearer ' . JumioTest::jwt(sub => $user, exp => time + 600, %extra) }
+
+# One HTTP request to the test server. Options: user (valid JWT), auth (raw Authorization),
+# headers [k => v, ...], body (string, sent with Content-Length), chunked [pieces], ua.
+sub request {
+    my ($method, $path, %o) = @_;
+    my @h = @{ $o{headers} || [] };
+    push @h, Authorization => bearer($o{user}) if defined $o{user};
+    push @h, Authorization => $o{auth} if defined $o{auth};
+    my $req;
+    if ($o{chunked}) {
+        my @pieces = @{ $o{chunked} };
+        $req = HTTP::Request->new($method => Apache::TestRequest::resolve_url($path), \@h,
+                                  sub { shift @pieces });
+    }
+    else {
+        $req = HTTP::Request->new($method => Apache::TestRequest::resolve_url($path), \@h);
+        if (defined $o{body}) {
+            $req->content($o{body});
+            $req->header('Content-Length' => length $o{body});
+        }
+        elsif ($method eq 'POST' || $method eq 'PUT') {
+            $req->header('Content-Length' => 0);
+        }
+    }
+    my $ua = $o{ua} || LWP::UserAgent->new(timeout => 60, max_redirect => 0, keep_alive => 0);
+    return $ua->request($req);
+}
+
+sub decode_json_body {
+    my $res = shift;
+    my $d = eval { $JSON->decode($res->content) };
+    return $@ ? undef : $d;
+}
+
+# Common headers of every answer; returns the decoded JSON body.
+sub json_answer {
+    my ($res, $name) = @_;
+    like($res->header('Content-Type') // '', qr{\Aapplication/json(?:\s*;\s*charset="?utf-8"?)?\z}i,
+         "$name: Content-Type application/json");
+    is($res->header('Cache-Control'), 'no-store', "$name: Cache-Control no-store");
+    my $d = decode_json_body($res);
+    ok(defined $d || $res->content =~ /\A\s*null\s*\z/, "$name: body is JSON")
+        or diag('body: ' . substr($res->content, 0, 500));
+    return $d;
+}
+
+# An error answer exactly as SPEC §2 / DESIGN.md say.
+sub is_error {
+    my ($res, $status, $code, $name) = @_;
+    is($res->code, $status, "$name: HTTP $status")
+        or diag(substr($res->as_string, 0, 800));
+    my $d = json_answer($res, $name);
+    is(ref $d, 'HASH', "$name: body is an object");
+    $d = {} unless ref $d eq 'HASH';
+    is($d->{error}, $code, "$name: error $code");
+    ok(defined $d->{message} && !ref $d->{message} && $d->{message} =~ /\S/, "$name: message is a sentence");
+    is_deeply([ sort keys %$d ], [qw(error message)], "$name: only error and message");
+    if ($status == 401) {
+        is($res->header('WWW-Authenticate'), 'Bearer error="invalid_token"', "$name: WWW-Authenticate");
+    }
+    return $d;
+}
+
+# Nothing sent to Jumio for this request: no account call, and no retrieval call for the
+# transactions named (the module's background task may be busy with older transactions).
+sub nothing_sent {
+    my ($name, @ids) = @_;
+    my @c = grep {
+        my $r = $_;
+        ($r->{endpoint} // '') =~ /\Aaccount_/ || grep { index($r->{path} // '', $_) >= 0 } @ids
+    } reqs();
+    is_deeply(call_names(@c), [], "$name: nothing sent to Jumio");
+}
+
+sub nothing_stored {
+    my ($user, $name) = @_;
+    is(count_rows('SELECT workflow_id FROM jumio_transactions WHERE user_id = ?', $user), 0,
+       "$name: no transaction stored");
+    is(count_rows('SELECT user_id FROM jumio_accounts WHERE user_id = ?', $user), 0,
+       "$name: no account stored");
+}
+
+# 1 when the fake Jumio issued this access token (and it is still valid).
+sub issued_token { FakeJumio::State->new(JumioTest::fake_dir())->token_valid($_[0]) ? 1 : 0 }
+
+sub no_violations {
+    my $name = shift;
+    my @bad = grep { @{ $_->{violations} || [] } } reqs();
+    is_deeply([ map { "$_->{method} $_->{path}: @{$_->{violations}}" } @bad ], [],
+              "$name: the fake Jumio recorded no violations");
+}
+# ---------------------------------------------------------------------------
+
+sub start_tx {
+    my ($tag, $loc, %o) = @_;
+    my $user = $o{user} // new_user($tag);
+    delete $o{user};
+    my $res = request(POST => $loc || '/jumio/intake', user => $user, %o);
+    is($res->code, 200, "intake for $tag: 200") or diag(substr($res->as_string, 0, 600));
+    my $d = decode_json_body($res) || {};
+    my $ref = $d->{transactionReference} // '';
+    my $tx = (rows('SELECT * FROM jumio_transactions WHERE workflow_id = ?', $ref))[0] || {};
+    my ($call) = grep { (($_->{json} || {})->{customerInternalReference} // '') eq ($tx->{cir} // "\0") } account_calls();
+    my ($token) = ((($call || {})->{json} || {})->{callbackUrl} // '') =~ /[?&]jumio_token=([^&]*)/;
+    return { ref => $ref, account => $tx->{account_id}, token => $token, user => $user };
+}
+
+sub callback_ok {
+    my ($t, $status) = @_;
+    my $body = $JSON->encode({ workflowExecution => { id => $t->{ref}, status => $status, definitionKey => '3' },
+                               account => { id => $t->{account} }, callbackSentAt => '2024-05-01T10:00:00.000Z' });
+    my $res = request(POST => "/jumio/callback?jumio_token=$t->{token}", body => $body,
+                      headers => ['Content-Type' => 'application/json']);
+    is($res->code, 200, "callback $status: 200") or diag(substr($res->as_string, 0, 600));
+}
+
+sub poll_req {
+    my ($t, %o) = @_;
+    return request(GET => $o{path} // '/jumio/poll',
+                   (exists $o{auth} ? (auth => $o{auth}) : (user => $o{user} // $t->{user})),
+                   headers => ['X-Transaction-Reference' => $o{ref} // $t->{ref}]);
+}
+
+sub poll_answer {
+    my ($t, $name, %o) = @_;
+    my $res = poll_req($t, %o);
+    is($res->code, 200, "$name: HTTP 200") or diag(substr($res->as_string, 0, 800));
+    return json_answer($res, $name);
+}
+
+my $n_cred = 0;
+# A workflow details document as Jumio's Retrieval API gives it; %caps: name => [decision types].
+sub details_doc {
+    my ($t, $caps, %o) = @_;
+    my $idc = uuid_v4(); my $face = uuid_v4();
+    my %capabilities;
+    for my $name (sort keys %$caps) {
+        $capabilities{$name} = [ map { {
+            id => uuid_v4(),
+            credentials => [ { id => $idc, category => 'ID' } ],
+            decision => { type => $_, details => { label => $_ eq 'PASSED' ? 'OK' : 'BAD_QUALITY' } },
+        } } @{ $caps->{$name} } ];
+    }
+    return {
+        workflow => { id => $t->{ref}, status => 'PROCESSED', definitionKey => '3',
+                      userReference => $t->{user}, customerInternalReference => uuid_v4() },
+        account => { id => $t->{account} },
+        createdAt => '2024-05-01T10:00:00.000Z', startedAt => '2024-05-01T10:00:01.000Z',
+        completedAt => '2024-05-01T10:03:00.000Z',
+        credentials => [ { id => $idc, category => 'ID', parts => [ { classifier => 'FRONT', href => 'https://x.example/front' } ] },
+                         { id => $face, category => 'SELFIE', parts => [ { classifier => 'FACE', href => 'https://x.example/face' } ] } ],
+        capabilities => \%capabilities,
+        ($o{decision} ? (decision => { type => $o{decision}, details => { label => $o{decision} }, risk => { score => 50 } }) : ()),
+    };
+}
+
+# Intake, fake details, PROCESSED callback: a transaction ready for its first final poll.
+sub processed_tx {
+    my ($tag, $caps, %o) = @_;
+    JumioTest::fake_reset();
+    my $t = start_tx($tag);
+    my $doc = details_doc($t, $caps, %o);
+    JumioTest::fake_set_workflow($t->{ref}, status => 'PROCESSED', details => $doc);
+    callback_ok($t, 'PROCESSED');
+    return ($t, $doc);
+}
+
+sub final_answer {
+    my ($t, $decision, $data) = @_;
+    return { done => JSON::PP::true, transactionReference => $t->{ref}, status => 'PROCESSED',
+             decision => $decision, data => $data };
+}
+
+# Details requests for this transaction (the background task may also work on older ones).
+sub details_calls {
+    my $t = shift;
+    my $path = "/fake/retrieval/api/v1/accounts/$t->{account}/workflow-executions/$t->{ref}";
+    return grep { ($_->{path} // '') eq $path } reqs('details');
+}
+
+# Polls until done (details may be in flight in the background task: SPEC allows
+# {done: false, status: PROCESSED} meanwhile); every answer is checked.
+sub poll_until_done {
+    my ($t, $name, %o) = @_;
+    my $not = { done => JSON::PP::false, transactionReference => $t->{ref}, status => 'PROCESSED' };
+    for my $i (1 .. 20) {
+        my $res = poll_req($t, %o);
+        is($res->code, 200, "$name (poll $i): HTTP 200") or diag(substr($res->as_string, 0, 800));
+        my $d = json_answer($res, "$name (poll $i)");
+        return $d unless ref $d eq 'HASH' && JSON::PP::is_bool($d->{done}) && !$d->{done};
+        is_deeply($d, $not, "$name (poll $i): not done yet, PROCESSED");
+        Time::HiRes::sleep(0.5);
+    }
+    fail("$name: done within 10 s");
+    return undef;
+}
+
+my @subtests;
+
+push @subtests, ['poll errors: 400 without X-Transaction-Reference, 404 for non-UUID / unknown / foreign' => sub {
+    JumioTest::fake_reset();
+    my $t = start_tx('owner');
+    my $intruder = new_user('intruder');
+    my $r = request(GET => '/jumio/poll', user => $intruder);
+    is_error($r, 400, 'bad_request', 'missing X-Transaction-Reference');
+    for my $bad ('not-a-uuid', "$t->{ref}x", "{$t->{ref}}", '../../etc/passwd', "$t->{ref}' OR '1'='1") {
+        is_error(poll_req($t, user => $t->{user}, ref => $bad), 404, 'not_found', "reference '$bad'");
+    }
+    my $unknown = poll_req($t, user => $intruder, ref => uuid_v4());
+    is_error($unknown, 404, 'not_found', 'unknown reference');
+    my $foreign = poll_req($t, user => $intruder);
+    is_error($foreign, 404, 'not_found', "another user's reference");
+    is($foreign->content, $unknown->content, "another user's reference: same body as an unknown one");
+    my $foreign_full = poll_req($t, user => $intruder, path => '/jumio/poll-full');
+    is_error($foreign_full, 404, 'not_found', "another user's reference (full mode)");
+    my $upper = poll_req($t, user => $intruder, ref => uc $t->{ref});
+    is($upper->code, 404, "another user's reference in upper case: 404");
+    is_deeply(call_names(grep { ($_->{endpoint} // "") =~ /\A(?:details|status)\z/ } reqs()), [], 'no retrieval call for refused polls');
+}];
+
+push @subtests, ['not final: INITIATED, then ACQUIRED via callback' => sub {
+    JumioTest::fake_reset();
+    my $t = start_tx('notfinal');
+    JumioTest::fake_reset();
+    my $d = poll_answer($t, 'INITIATED');
+    is_deeply($d, { done => JSON::PP::false, transactionReference => $t->{ref}, status => 'INITIATED' },
+              'INITIATED answer exactly');
+    callback_ok($t, 'ACQUIRED');
+    my $d2 = poll_answer($t, 'ACQUIRED');
+    is_deeply($d2, { done => JSON::PP::false, transactionReference => $t->{ref}, status => 'ACQUIRED' },
+              'ACQUIRED answer exactly');
+    nothing_sent('young transaction, not final: no Jumio call');
+}];
+
+push @subtests, ['PROCESSED: details fetched once, decision mode answer' => sub {
+    my ($t, $doc) = processed_tx('processed', { usability => [qw(PASSED PASSED)], imageChecks => ['PASSED'],
+                                                extraction => ['PASSED'], liveness => ['PASSED'] });
+    my $expect = final_answer($t, 'PASSED', { definitionKey => '3', capabilities =>
+        { usability => 'PASSED', imageChecks => 'PASSED', extraction => 'PASSED', liveness => 'PASSED' } });
+    my $d = poll_until_done($t, 'first final poll');
+    is_deeply($d, $expect, 'answer: done, PROCESSED, PASSED, decision data');
+    my @det = details_calls($t);
+    is(scalar @det, 1, 'details fetched once');
+    my $c = $det[0] || {};
+    is($c->{method}, 'GET', 'details: GET');
+    is($c->{path}, "/fake/retrieval/api/v1/accounts/$t->{account}/workflow-executions/$t->{ref}", 'details: path from the stored ids');
+    is($c->{headers}{accept}, 'application/json', 'details: Accept');
+    like($c->{headers}{authorization} // '', qr/\ABearer \S+\z/, 'details: Authorization Bearer');
+    is($c->{headers}{'user-agent'}, $UA_STRING, 'details: User-Agent');
+    is($c->{answer_status}, 200, 'details: answered 200');
+    no_violations('details');
+    my $row = (rows('SELECT * FROM jumio_transactions WHERE workflow_id = ?', $t->{ref}))[0] || {};
+    is_deeply(eval { $JSON->decode($row->{details} // 'null') }, $doc, 'details stored');
+    is($row->{decision}, 'PASSED', 'decision stored');
+
+    my $d2 = poll_answer($t, 'second final poll');
+    is_deeply($d2, $expect, 'second poll: same answer');
+    is(scalar(details_calls($t)), 1, 'second poll: no new details request');
+    my $d3 = poll_answer($t, 'full mode after the fetch', path => '/jumio/poll-full');
+    is_deeply($d3, final_answer($t, 'PASSED', $doc), 'full mode answers the stored details');
+    is(scalar(details_calls($t)), 1, 'still one details request');
+}];
+
+push @subtests, ['JumioPollData full: data is the details object as Jumio returned it' => sub {
+    my ($t, $doc) = processed_tx('full', { usability => ['PASSED'], liveness => ['WARNING'] });
+    my $d = poll_until_done($t, 'full', path => '/jumio/poll-full');
+    is_deeply($d, final_answer($t, 'WARNING', $doc), 'full answer');
+    is(scalar(details_calls($t)), 1, 'one details request');
+}];
+
+push @subtests, ['JumioPollData none: data null' => sub {
+    my ($t) = processed_tx('none', { usability => ['PASSED'], similarity => ['REJECTED'] });
+    my $d = poll_until_done($t, 'none', path => '/jumio/poll-none');
+    is_deeply($d, final_answer($t, 'REJECTED', undef), 'none answer: decision, data null');
+    is(scalar(details_calls($t)), 1, 'one details request');
+}];
+
+for my $st (qw(SESSION_EXPIRED TOKEN_EXPIRED)) {
+    push @subtests, ["$st: done, decision null, data null, no retrieval" => sub {
+        JumioTest::fake_reset();
+        my $t = start_tx(lc $st);
+        callback_ok($t, $st);
+        for my $path ('/jumio/poll', '/jumio/poll-full') {
+            my $d = poll_answer($t, "$st at $path", path => $path);
+            is_deeply($d, { done => JSON::PP::true, transactionReference => $t->{ref}, status => $st,
+                            decision => undef, data => undef }, "$st answer exactly ($path)");
+        }
+        sleep 2;
+        is(scalar(details_calls($t)), 0, 'no details request');
+    }];
+}
+
+push @subtests, ['retrieval failure: done false, a later poll succeeds' => sub {
+    JumioTest::fake_reset();
+    my $t = start_tx('detfail');
+    JumioTest::fake_set_workflow($t->{ref}, status => 'PROCESSED',
+                                 details => details_doc($t, { usability => ['PASSED'] }));
+    # every details request fails until the rule is lifted (the background task may try too)
+    JumioTest::fake_control('details', { status => 500, body => 'oops', content_type => 'text/plain' });
+    callback_ok($t, 'PROCESSED');
+    my $not = { done => JSON::PP::false, transactionReference => $t->{ref}, status => 'PROCESSED' };
+    is_deeply(poll_answer($t, 'details 500'), $not, 'details 500: done false, PROCESSED');
+    Time::HiRes::sleep(1.5);
+    is_deeply(poll_answer($t, 'details 500 again'), $not, 'details 500 again: done false, PROCESSED');
+    JumioTest::fake_control('details', { status => 200, body => 'garbage{', content_type => 'application/json' });
+    Time::HiRes::sleep(1.5);
+    is_deeply(poll_answer($t, 'details garbage'), $not, 'details garbage: done false, PROCESSED');
+    JumioTest::fake_control('details', { status => 200, content_type => 'application/json',
+                                         body => '{"workflow":{"status":"PROCESSED"}' });
+    Time::HiRes::sleep(1.5);
+    is_deeply(poll_answer($t, 'details truncated'), $not, 'details truncated JSON: done false, PROCESSED');
+    my $row = (rows('SELECT details, decision FROM jumio_transactions WHERE workflow_id = ?', $t->{ref}))[0] || {};
+    ok(!defined $row->{details}, 'nothing stored from failed retrievals');
+    my $failed = () = details_calls($t);
+    ok($failed >= 3, 'the failing retrieval was tried in every phase') or diag("$failed details requests");
+    JumioTest::fake_control('details');
+    my $d = poll_until_done($t, 'details ok');
+    is_deeply($d, final_answer($t, 'PASSED', { definitionKey => '3', capabilities => { usability => 'PASSED' } }),
+              'later poll: final answer');
+    my $stored = (rows('SELECT details FROM jumio_transactions WHERE workflow_id = ?', $t->{ref}))[0] || {};
+    is_deeply(eval { $JSON->decode($stored->{details} // 'null') }, JumioTest::fake_workflow($t->{ref})->{details},
+              'the details are stored once retrieved');
+    my @det = details_calls($t);
+    poll_answer($t, 'after success');
+    sleep 2;
+    is(scalar(details_calls($t)), scalar(@det), 'no further details request');
+}];
+
+# Decision derivation (SPEC §2, DESIGN.md): top-level decision.type wins, else from capabilities.
+my @decisions = (
+    [ 'a REJECTED capability',        { usability => ['PASSED'], imageChecks => ['PASSED'], liveness => ['REJECTED'] }, undef,
+      'REJECTED', { usability => 'PASSED', imageChecks => 'PASSED', liveness => 'REJECTED' } ],
+    [ 'a WARNING capability',         { usability => ['PASSED'], similarity => ['WARNING'], imageChecks => [qw(PASSED WARNING)] }, undef,
+      'WARNING', { usability => 'PASSED', similarity => 'WARNING', imageChecks => 'WARNING' } ],
+    [ 'REJECTED beats WARNING',       { usability => [qw(WARNING PASSED)], extraction => [qw(PASSED REJECTED)] }, undef,
+      'REJECTED', { usability => 'WARNING', extraction => 'REJECTED' } ],
+    [ 'PASSED with NOT_EXECUTED ones', { usability => ['PASSED'], dataChecks => ['NOT_EXECUTED'], liveness => [qw(PASSED NOT_EXECUTED)] }, undef,
+      'PASSED', { usability => 'PASSED', dataChecks => 'NOT_EXECUTED', liveness => 'PASSED' } ],
+    [ 'nothing executed',             { usability => ['NOT_EXECUTED'], extraction => ['NOT_EXECUTED'] }, undef,
+      'NOT_EXECUTED', { usability => 'NOT_EXECUTED', extraction => 'NOT_EXECUTED' } ],
+    [ 'top-level WARNING over PASSED capabilities', { usability => ['PASSED'], liveness => ['PASSED'] }, 'WARNING',
+      'WARNING', { usability => 'PASSED', liveness => 'PASSED' } ],
+    [ 'top-level PASSED over a REJECTED capability', { usability => ['PASSED'], liveness => ['REJECTED'] }, 'PASSED',
+      'PASSED', { usability => 'PASSED', liveness => 'REJECTED' } ],
+    [ 'top-level REJECTED',           { usability => ['PASSED'] }, 'REJECTED',
+      'REJECTED', { usability => 'PASSED' } ],
+);
+push @subtests, ['decision: details without capabilities or workflow' => sub {
+    JumioTest::fake_reset();
+    my $t = start_tx('bare');
+    JumioTest::fake_set_workflow($t->{ref}, status => 'PROCESSED', details => { account => { id => $t->{account} } });
+    callback_ok($t, 'PROCESSED');
+    my $d = poll_until_done($t, 'bare details');
+    is_deeply($d, final_answer($t, 'NOT_EXECUTED', { definitionKey => undef, capabilities => {} }),
+              'NOT_EXECUTED, definitionKey null, no capabilities');
+}];
+
+for my $c (@decisions) {
+    my ($name, $caps, $top, $decision, $capmap) = @$c;
+    push @subtests, ["decision: $name" => sub {
+        my ($t) = processed_tx('decision', $caps, decision => $top);
+        my $d = poll_until_done($t, $name);
+        is_deeply($d, final_answer($t, $decision, { definitionKey => '3', capabilities => $capmap }), "$name: answer");
+        my $row = (rows('SELECT decision FROM jumio_transactions WHERE workflow_id = ?', $t->{ref}))[0] || {};
+        is($row->{decision}, $decision, "$name: decision stored");
+    }];
+}
+
+push @subtests, ["no callback: the Status API is asked on Jumio's schedule, once per step, 10 at most" => sub {
+    JumioTest::fake_reset();
+    my $t = start_tx('schedule');
+    JumioTest::fake_set_workflow($t->{ref}, status => 'ACQUIRED',
+                                 details => details_doc($t, { usability => ['PASSED'], liveness => ['PASSED'] }));
+    my $spath = "/fake/retrieval/api/v1/accounts/$t->{account}/workflow-executions/$t->{ref}/status";
+    my $status_calls = sub { scalar(grep { ($_->{path} // '') eq $spath } reqs('status')) };
+    my $age = sub { rows('UPDATE jumio_transactions SET created_at = ? WHERE workflow_id = ?', time - $_[0], $t->{ref}) };
+    my $checks = sub { ((rows('SELECT status_checks FROM jumio_transactions WHERE workflow_id = ?', $t->{ref}))[0] || {})->{status_checks} };
+    my $initiated = { done => JSON::PP::false, transactionReference => $t->{ref}, status => 'INITIATED' };
+    my $acquired  = { done => JSON::PP::false, transactionReference => $t->{ref}, status => 'ACQUIRED' };
+
+    is_deeply(poll_answer($t, 'young'), $initiated, 'young transaction: INITIATED');
+    is($status_calls->(), 0, 'younger than 40 s: no Status API call');
+
+    $age->(45);
+    is_deeply(poll_answer($t, '45 s old'), $acquired, "45 s old: the Status API's ACQUIRED");
+    is($status_calls->(), 1, '45 s old: one Status API call');
+    my ($c) = grep { ($_->{path} // '') eq $spath } reqs('status');
+    is(($c || {})->{method}, 'GET', 'Status API: GET');
+    is((($c || {})->{headers} || {})->{'user-agent'}, $UA_STRING, 'Status API: User-Agent');
+    is_deeply(($c || {})->{violations} || [], [], 'Status API: no violation');
+    is($checks->(), 1, 'status_checks 1');
+    is_deeply(poll_answer($t, '45 s old again'), $acquired, 'again: ACQUIRED');
+    is($status_calls->(), 1, 'next step (60 s) not reached: no new call');
+
+    $age->(65);
+    poll_answer($t, '65 s old');
+    is($status_calls->(), 2, '65 s old: second call');
+    is($checks->(), 2, 'status_checks 2');
+
+    rows('UPDATE jumio_transactions SET status_checks = 10 WHERE workflow_id = ?', $t->{ref});
+    $age->(5000);
+    poll_answer($t, '10 checks done');
+    sleep 2;
+    is($status_calls->(), 2, 'after 10 checks: no more Status API calls');
+
+    JumioTest::fake_set_workflow($t->{ref}, status => 'PROCESSED');
+    rows('UPDATE jumio_transactions SET status_checks = 2 WHERE workflow_id = ?', $t->{ref});
+    $age->(105);
+    my $d = poll_until_done($t, 'PROCESSED via the Status API');
+    is_deeply($d, final_answer($t, 'PASSED', { definitionKey => '3', capabilities => { usability => 'PASSED', liveness => 'PASSED' } }),
+              'result arrives without a callback');
+    is($status_calls->(), 3, 'third call found PROCESSED');
+    is(scalar(details_calls($t)), 1, 'details fetched once');
+}];
+
+push @subtests, ['remote-user: alice starts and polls, bob gets 404, no credentials 401' => sub {
+    JumioTest::fake_reset();
+    my $alice = 'Basic ' . MIME::Base64::encode_base64('alice:alicepw', '');
+    my $bob   = 'Basic ' . MIME::Base64::encode_base64('bob:bobpw', '');
+    my $res = request(POST => '/jumio/intake-ru', auth => $alice);
+    is($res->code, 200, 'alice: intake 200') or diag(substr($res->as_string, 0, 600));
+    my $d = json_answer($res, 'alice intake') || {};
+    my $ref = $d->{transactionReference} // '';
+    like($ref, $UUID_RE, 'transactionReference');
+    my ($call) = account_calls();
+    is((($call || {})->{json} || {})->{userReference}, 'alice', "userReference is alice (r->user)");
+    my $row = (rows('SELECT user_id FROM jumio_transactions WHERE workflow_id = ?', $ref))[0] || {};
+    is($row->{user_id}, 'alice', 'stored for user alice');
+
+    my $pa = request(GET => '/jumio/poll-ru', auth => $alice, headers => ['X-Transaction-Reference' => $ref]);
+    is($pa->code, 200, 'alice polls her reference: 200');
+    is_deeply(json_answer($pa, 'alice poll'), { done => JSON::PP::false, transactionReference => $ref, status => 'INITIATED' },
+              'alice poll answer');
+    my $pb = request(GET => '/jumio/poll-ru', auth => $bob, headers => ['X-Transaction-Reference' => $ref]);
+    is_error($pb, 404, 'not_found', "bob polls alice's reference");
+    my $pu = request(GET => '/jumio/poll-ru', auth => $bob, headers => ['X-Transaction-Reference' => uuid_v4()]);
+    is($pb->content, $pu->content, "bob: same body as for an unknown reference");
+
+    JumioTest::fake_reset();
+    my $before = count_rows("SELECT workflow_id FROM jumio_transactions WHERE user_id = 'alice'");
+    my $r401 = request(POST => '/jumio/intake-ru');
+    is($r401->code, 401, 'no credentials: 401 (from Basic auth)');
+    my $r401b = request(POST => '/jumio/intake-ru', auth => 'Basic ' . MIME::Base64::encode_base64('alice:wrong', ''));
+    is($r401b->code, 401, 'wrong password: 401');
+    nothing_sent('remote-user 401');
+    is(count_rows("SELECT workflow_id FROM jumio_transactions WHERE user_id = 'alice'"), $before, 'nothing stored');
+}];
+
+plan tests => scalar(@subtests), need_module('mod_perl.c');
+subtest $_->[0] => $_->[1] for @subtests;
