@@ -48,7 +48,7 @@ static int jumio_poll_load(request_rec *r, jumio_ctx_t *c, jumio_db_t **db, jumi
     if (rc < 0)
         return jumio_http_error(r, HTTP_SERVICE_UNAVAILABLE, "unavailable",
                                 "The database is not available.");
-    if (rc > 0 || strcmp(tx->user_id, user))
+    if (rc > 0 || !tx->user_id || strcmp(tx->user_id, user))
         return jumio_http_error(r, HTTP_NOT_FOUND, "not_found", "No such transaction.");
     return -1;
 }

@@ -216,25 +216,27 @@ static const char *jumio_store_now(jumio_ctx_t *c)
     return apr_psprintf(c->pool, "%" APR_INT64_T_FMT, (apr_int64_t)apr_time_sec(apr_time_now()));
 }
 
-/* Run a prepared select and return its first row (all rows are drained), or NULL. */
-static apr_dbd_row_t *jumio_store_select1(jumio_ctx_t *c, jumio_db_t *db, jumio_st_e st,
-                                          int nargs, const char **args, int *err)
+/* Reads one row into `out`; called while the row is current (the MySQL driver reuses its
+ * buffers on the next fetch, so values are copied at once). */
+typedef void jumio_store_row_fn(jumio_ctx_t *c, jumio_db_t *db, apr_dbd_row_t *row, void *out);
+
+/* Run a prepared select; the first `max` rows go to fn, the rest are drained. Rows read, or -1. */
+static int jumio_store_select(jumio_ctx_t *c, jumio_db_t *db, jumio_st_e st, int nargs,
+                              const char **args, int max, jumio_store_row_fn *fn, void *out)
 {
     apr_dbd_results_t *res = NULL;
-    apr_dbd_row_t *row = NULL, *first = NULL;
-    int rv = apr_dbd_pselect(db->dbd->driver, c->pool, db->dbd->handle, &res, db->st[st], 0,
-                             nargs, args);
-    *err = 0;
+    apr_dbd_row_t *row = NULL;
+    int n = 0, rv = apr_dbd_pselect(db->dbd->driver, c->pool, db->dbd->handle, &res, db->st[st],
+                                    0, nargs, args);
     if (rv) {
         jumio_log(c, APLOG_ERR, 0, "mod_jumio: select %d failed: %s", st,
-                      apr_dbd_error(db->dbd->driver, db->dbd->handle, rv));
-        *err = 1;
-        return NULL;
+                  apr_dbd_error(db->dbd->driver, db->dbd->handle, rv));
+        return -1;
     }
     while (apr_dbd_get_row(db->dbd->driver, c->pool, res, &row, -1) != -1)
-        if (!first)
-            first = row;
-    return first;
+        if (n < max)
+            fn(c, db, row, out), n++;
+    return n;
 }
 
 /* Column n of a row copied into the request pool (NULL for SQL NULL). */
@@ -289,19 +291,21 @@ static int jumio_store_end(jumio_ctx_t *c, jumio_db_t *db, apr_dbd_transaction_t
 }
 
 /* 0 found, 1 not found, -1 error. */
+/* Fill an account from a row of (account_id, credentials). */
+static void jumio_store_acct_row(jumio_ctx_t *c, jumio_db_t *db, apr_dbd_row_t *row, void *out)
+{
+    jumio_acct_t *a = out;
+    a->account_id = jumio_store_col(c, db, row, 0);
+    a->credentials = jumio_creds_from_json(c->pool, jumio_store_col(c, db, row, 1));
+}
+
+/* 0 found, 1 not found, -1 error. */
 int jumio_store_account_get(jumio_ctx_t *c, jumio_db_t *db, const char *user, jumio_acct_t *out)
 {
     const char *args[1] = { user };
-    int err;
-    apr_dbd_row_t *row = jumio_store_select1(c, db, JUMIO_ST_ACCT_GET, 1, args, &err);
-    if (err)
-        return -1;
-    if (!row)
-        return 1;
+    int n = jumio_store_select(c, db, JUMIO_ST_ACCT_GET, 1, args, 1, jumio_store_acct_row, out);
     out->user_id = user;
-    out->account_id = jumio_store_col(c, db, row, 0);
-    out->credentials = jumio_creds_from_json(c->pool, jumio_store_col(c, db, row, 1));
-    return 0;
+    return n < 0 ? -1 : n == 0;
 }
 
 /* Store a new transaction and the account mapping in one DB transaction; 0 or -1. */
@@ -327,8 +331,9 @@ int jumio_store_intake(jumio_ctx_t *c, jumio_db_t *db, const jumio_tx_t *tx,
 }
 
 /* Fill a transaction from a row of JUMIO_TX_COLS. */
-static void jumio_store_tx_row(jumio_ctx_t *c, jumio_db_t *db, apr_dbd_row_t *row, jumio_tx_t *out)
+static void jumio_store_tx_row(jumio_ctx_t *c, jumio_db_t *db, apr_dbd_row_t *row, void *outv)
 {
+    jumio_tx_t *out = outv;
     const char *v;
     memset(out, 0, sizeof(*out));
     out->workflow_id = jumio_store_col(c, db, row, 0);
@@ -350,14 +355,14 @@ static void jumio_store_tx_row(jumio_ctx_t *c, jumio_db_t *db, apr_dbd_row_t *ro
 int jumio_store_tx_get(jumio_ctx_t *c, jumio_db_t *db, const char *workflow_id, jumio_tx_t *out)
 {
     const char *args[1] = { workflow_id };
-    int err;
-    apr_dbd_row_t *row = jumio_store_select1(c, db, JUMIO_ST_TX_GET, 1, args, &err);
-    if (err)
-        return -1;
-    if (!row)
-        return 1;
-    jumio_store_tx_row(c, db, row, out);
-    return 0;
+    int n = jumio_store_select(c, db, JUMIO_ST_TX_GET, 1, args, 1, jumio_store_tx_row, out);
+    return n < 0 ? -1 : n == 0;
+}
+
+/* Append a transaction row to an array of jumio_tx_t. */
+static void jumio_store_due_row(jumio_ctx_t *c, jumio_db_t *db, apr_dbd_row_t *row, void *out)
+{
+    jumio_store_tx_row(c, db, row, apr_array_push(out));
 }
 
 /* Transactions with background work due at `now` (at most 20), oldest first; 0 or -1. */
@@ -365,19 +370,9 @@ int jumio_store_due(jumio_ctx_t *c, jumio_db_t *db, apr_int64_t now, apr_array_h
 {
     const char *t = apr_psprintf(c->pool, "%" APR_INT64_T_FMT, now);
     const char *args[2] = { t, t };
-    apr_dbd_results_t *res = NULL;
-    apr_dbd_row_t *row = NULL;
-    int rv = apr_dbd_pselect(db->dbd->driver, c->pool, db->dbd->handle, &res, db->st[JUMIO_ST_DUE],
-                             0, 2, args);
     *out = apr_array_make(c->pool, 20, sizeof(jumio_tx_t));
-    if (rv) {
-        jumio_log(c, APLOG_ERR, 0, "mod_jumio: selecting due work failed: %s",
-                  apr_dbd_error(db->dbd->driver, db->dbd->handle, rv));
-        return -1;
-    }
-    while (apr_dbd_get_row(db->dbd->driver, c->pool, res, &row, -1) != -1)
-        jumio_store_tx_row(c, db, row, apr_array_push(*out));
-    return 0;
+    return jumio_store_select(c, db, JUMIO_ST_DUE, 2, args, 20, jumio_store_due_row, *out) < 0
+           ? -1 : 0;
 }
 
 /* Arguments of the forward-only status update. */

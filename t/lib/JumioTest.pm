@@ -26,7 +26,7 @@ use FakeJumio::State;
 our @EXPORT = qw(
     jwt jwt_alg
     fake_reset fake_requests fake_control fake_workflow fake_set_workflow
-    db_rows
+    db_rows db_is_mysql db_connect
     intake poll callback json_of
     fake_dir fake_revoke_tokens jumio_request key_file
 );
@@ -266,12 +266,18 @@ sub fake_set_workflow {
 # the module's database
 # ======================================================================
 
-# Rows (hashrefs) of $sql on t/logs/jumio.db; a statement without result columns (UPDATE,
-# DELETE) is executed and gives no rows.  List context: the rows; scalar context: an array
-# reference.
-sub db_rows {
-    my ($sql, @bind) = @_;
+# The module's database as the test server uses it: MariaDB/MySQL when JUMIO_TEST_MYSQL holds
+# the DBDParams of one (scripts/test's second pass), else SQLite t/logs/jumio.db.
+sub db_is_mysql { return $ENV{JUMIO_TEST_MYSQL} ? 1 : 0 }
+
+# A DBI handle on the module's database.
+sub db_connect {
     require DBI;
+    if (my $p = $ENV{JUMIO_TEST_MYSQL}) {
+        my %p = map { split /=/, $_, 2 } split ' ', $p;
+        return DBI->connect("dbi:MariaDB:database=$p{dbname};host=$p{host};port=$p{port}",
+                            $p{user}, $p{pass}, { RaiseError => 1, PrintError => 0, AutoCommit => 1 });
+    }
     require DBD::SQLite::Constants;
     my $db = Apache::Test::vars('t_logs') . '/jumio.db';
     croak "db_rows: $db does not exist (yet)" unless -e $db;
@@ -280,6 +286,15 @@ sub db_rows {
         sqlite_open_flags => DBD::SQLite::Constants::SQLITE_OPEN_READWRITE(),
     });
     $dbh->sqlite_busy_timeout(10_000);
+    return $dbh;
+}
+
+# Rows (hashrefs) of $sql on the module's database; a statement without result columns (UPDATE,
+# DELETE) is executed and gives no rows.  List context: the rows; scalar context: an array
+# reference.
+sub db_rows {
+    my ($sql, @bind) = @_;
+    my $dbh = db_connect();
     my $sth = $dbh->prepare($sql);
     $sth->execute(@bind);
     my @rows;
