@@ -380,6 +380,8 @@ sub with_db_locked {
 }
 
 push @subtests, ['database busy: 503 unavailable, nothing stored, callback not acknowledged' => sub {
+    # The lock is SQLite's; on MariaDB, t/mariadb.t stops the server under the module instead.
+    plan skip_all => 'SQLite file lock (MariaDB pass: see t/mariadb.t)' if JumioTest::db_is_mysql();
     JumioTest::fake_reset();
     # a transaction to call back for (made while the database is free)
     my $owner = new_user('dbowner');
