@@ -2,9 +2,7 @@
 # the database goes away under the running module and comes back.
 use strict;
 use warnings;
-use Apache::Test;
-use Apache::TestUtil;
-use Test::More;
+use Apache::Test qw(-withtestmore);
 use lib 't/lib';
 use JumioTest;
 
@@ -55,7 +53,7 @@ subtest 'before: the module works on MariaDB' => sub {
     ($ok, $tx) = intake_for($user);
     is($ok->code, 200, 'intake 200');
     like($tx->{transactionReference} // '', qr/\A[0-9a-f-]{36}\z/, 'transactionReference');
-    is(count_rows('SELECT workflow_id FROM jumio_transactions WHERE user_id = ?', $user)), 1,
+    is(count_rows('SELECT workflow_id FROM jumio_transactions WHERE user_id = ?', $user), 1,
        'transaction row in MariaDB');
 };
 
@@ -78,9 +76,9 @@ subtest 'MariaDB back: requests succeed without restarting httpd' => sub {
     my $p = poll($tx->{transactionReference}, token => jwt(sub => $user));
     is($p->code, 200, 'poll of the earlier transaction 200');
     is((json_of($p) || {})->{status}, 'INITIATED', 'earlier transaction intact');
-    is(count_rows('SELECT workflow_id FROM jumio_transactions WHERE user_id = ?', "$user-back")), 1,
+    is(count_rows('SELECT workflow_id FROM jumio_transactions WHERE user_id = ?', "$user-back"), 1,
        'new transaction stored');
-    is(count_rows('SELECT workflow_id FROM jumio_transactions WHERE user_id = ?', "$user-down")), 0,
+    is(count_rows('SELECT workflow_id FROM jumio_transactions WHERE user_id = ?', "$user-down"), 0,
        'nothing stored for the intake refused while down');
     my $log = do { local (@ARGV, $/) = (Apache::Test::vars('t_logs') . '/error_log'); <> } // '';
     unlike($log, qr/Segmentation fault|exit signal/, 'no child crashed');
