@@ -23,6 +23,8 @@ use warnings;
 use Apache2::RequestRec ();
 use Apache2::RequestIO ();
 use Apache2::ServerUtil ();
+use Apache2::Connection ();
+use APR::SockAddr ();
 use APR::Table ();
 use Apache2::Const -compile => qw(OK);
 
@@ -97,12 +99,22 @@ sub handler {
             # decoded afresh: validation may have stringified numbers in $req->{json}
             json => (length $req->{body} ? scalar(eval { $JSON->decode($req->{body}) }) : undef),
             violations => [map { $_->[1] } @v], answer_status => $answer->{status},
+            # which TCP connection carried it ("<child pid>:<client port>") and how many
+            # requests that connection carried before (0: a new connection)
+            conn => connection_id($r), keepalives => $r->connection->keepalives,
         });
     });
 
     Time::HiRes::sleep($rule->{delay}) if $rule && $rule->{delay};
     send_answer($r, $answer);
     return Apache2::Const::OK;
+}
+
+# "<child pid>:<client port>": the same on every request of one TCP connection.
+sub connection_id {
+    my ($r) = @_;
+    my $addr = eval { $r->connection->client_addr };
+    return "$$:" . ($addr ? $addr->port : '?');
 }
 
 sub read_request {
@@ -552,8 +564,10 @@ sub new_workflow {
     my @creds = map { { id => uuid(), category => $_, allowedChannels => [qw(WEB API SDK)] } }
         @{ $WORKFLOW_CREDENTIALS{$key} || ['ID'] };
     my $locale = ref $j->{web} eq 'HASH' && $j->{web}{locale} ? $j->{web}{locale} : 'en';
-    my $href = "https://fake.web.amer-1.jumio.ai/web/v4/app?authorizationToken="
-             . random_token(24) . "&locale=$locale";
+    # scripts/demo sets JUMIO_FAKE_WEB_BASE so the link opens FakeJumioWeb's journey page
+    my $web = $ENV{JUMIO_FAKE_WEB_BASE} ? "$ENV{JUMIO_FAKE_WEB_BASE}/$wid"
+                                        : 'https://fake.web.amer-1.jumio.ai/web/v4/app';
+    my $href = "$web?authorizationToken=" . random_token(24) . "&locale=$locale";
 
     $state->save_workflow($wid, {
         id => $wid, account_id => $acc->{id}, status => 'INITIATED', definitionKey => "$key",
