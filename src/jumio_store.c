@@ -42,11 +42,12 @@ static const char *const jumio_store_sql[JUMIO_ST_COUNT] = {
     "WHERE workflow_id = %s AND details IS NULL",
     "UPDATE jumio_transactions SET status_checks = status_checks + 1, next_check_at = %lld "
     "WHERE workflow_id = %s AND status_checks = %d AND status_rank < 2",
-    "UPDATE jumio_transactions SET details_claim_until = %lld WHERE workflow_id = %s "
-    "AND details IS NULL AND status = 'PROCESSED' AND details_claim_until < %lld",
+    "UPDATE jumio_transactions SET details_claim_until = %lld, "
+    "details_attempts = details_attempts + 1 WHERE workflow_id = %s AND details IS NULL "
+    "AND status = 'PROCESSED' AND details_claim_until < %lld AND details_attempts < 10",
     "SELECT " JUMIO_TX_COLS " FROM jumio_transactions WHERE (next_check_at <= %lld AND "
     "status_rank < 2) OR (status_rank = 2 AND status = 'PROCESSED' AND details IS NULL AND "
-    "details_claim_until < %lld) ORDER BY created_at LIMIT 20",
+    "details_claim_until < %lld AND details_attempts < 10) ORDER BY created_at LIMIT 20",
     "UPDATE jumio_transactions SET details_claim_until = 0 WHERE workflow_id = %s "
     "AND details IS NULL"
 };
@@ -61,6 +62,7 @@ static const char *const jumio_store_schema_sqlite[] = {
     "status VARCHAR(20) NOT NULL, status_rank INTEGER NOT NULL, callback_token VARCHAR(64), "
     "details TEXT, decision VARCHAR(20), status_checks INTEGER NOT NULL DEFAULT 0, "
     "next_check_at BIGINT, details_claim_until BIGINT NOT NULL DEFAULT 0, "
+    "details_attempts INTEGER NOT NULL DEFAULT 0, "
     "created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS jumio_transactions_user ON jumio_transactions (user_id)",
     "CREATE INDEX IF NOT EXISTS jumio_transactions_due ON jumio_transactions (next_check_at)",
@@ -81,6 +83,7 @@ static const char *const jumio_store_schema_mysql[] = {
     "status VARCHAR(20) NOT NULL, status_rank INT NOT NULL, callback_token VARCHAR(64), "
     "details MEDIUMTEXT, decision VARCHAR(20), status_checks INT NOT NULL DEFAULT 0, "
     "next_check_at BIGINT NULL, details_claim_until BIGINT NOT NULL DEFAULT 0, "
+    "details_attempts INT NOT NULL DEFAULT 0, "
     "created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, INDEX jumio_transactions_user "
     "(user_id), INDEX jumio_transactions_due (next_check_at), INDEX jumio_transactions_pending "
     "(status_rank, details_claim_until)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
@@ -433,7 +436,8 @@ int jumio_store_claim_check(jumio_ctx_t *c, jumio_db_t *db, const char *workflow
     return n == 1;
 }
 
-/* Claim the details fetch of a PROCESSED transaction for `seconds`; 1 claimed, 0 taken, -1 error. */
+/* Claim the details fetch of a PROCESSED transaction for `seconds` (at most 10 attempts in all,
+ * as Jumio advises); 1 claimed, 0 taken or exhausted, -1 error. */
 int jumio_store_claim_details(jumio_ctx_t *c, jumio_db_t *db, const char *workflow_id, int seconds)
 {
     apr_int64_t now = (apr_int64_t)apr_time_sec(apr_time_now());
