@@ -30,7 +30,7 @@ static const command_rec jumio_cmds[] = {
               "total seconds [connect seconds] for Jumio calls"),
     JUMIO_SRV("JumioJWTAlgorithm", jumio_config_set_jwt_alg, TAKE1, "HS256 ... ES512"),
     JUMIO_SRV("JumioJWTKey", jumio_config_set_jwt_key, TAKE1,
-              "HMAC secret or PEM public key (literal, env:NAME or file:/path)"),
+              "HMAC secret or PEM public key (literal, env:NAME or file:/path), or jwks:<URL>"),
     JUMIO_SRV("JumioJWTLeeway", jumio_config_set_jwt_leeway, TAKE1, "seconds of clock skew"),
     JUMIO_SRV_FIELD("JumioJWTIssuer", jwt_issuer, jumio_config_set_srv_string, "required iss"),
     JUMIO_SRV_FIELD("JumioJWTAudience", jwt_audience, jumio_config_set_srv_string, "required aud"),
@@ -77,6 +77,10 @@ static int jumio_handler(request_rec *r)
         return jumio_handler_callback(r);
     if (!strcmp(r->handler, "jumio-poll"))
         return jumio_handler_poll(r);
+    if (!strcmp(r->handler, "jumio-status"))
+        return jumio_handler_status(r);
+    if (!strcmp(r->handler, "jumio-erase"))
+        return jumio_handler_erase(r);
     return DECLINED;
 }
 
@@ -94,10 +98,12 @@ static int jumio_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
     return OK;
 }
 
-/* Per-child state: curl handle pool and token caches. */
+/* Per-child state: curl handle pool, token caches and JWKS key caches. */
 static void jumio_child_init(apr_pool_t *pchild, server_rec *s)
 {
     jumio_client_child_init(pchild, s);
+    jumio_status_child_init(pchild, s);
+    jumio_jwks_child_init(pchild, s);
 }
 
 /* Hook registration. */

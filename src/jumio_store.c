@@ -11,7 +11,8 @@
 typedef enum { JUMIO_ST_ACCT_GET, JUMIO_ST_ACCT_UPSERT, JUMIO_ST_ACCT_UPSERT_KEEP,
                JUMIO_ST_TX_INSERT, JUMIO_ST_TX_GET, JUMIO_ST_TX_STATUS, JUMIO_ST_CB_INSERT,
                JUMIO_ST_DETAILS, JUMIO_ST_CLAIM, JUMIO_ST_CLAIM_DETAILS, JUMIO_ST_DUE,
-               JUMIO_ST_UNCLAIM_DETAILS, JUMIO_ST_COUNT } jumio_st_e;
+               JUMIO_ST_UNCLAIM_DETAILS, JUMIO_ST_ERASE_CB, JUMIO_ST_ERASE_TX, JUMIO_ST_ERASE_ACCT,
+               JUMIO_ST_COUNTERS, JUMIO_ST_COUNT } jumio_st_e;
 
 struct jumio_db {
     ap_dbd_t *dbd;
@@ -49,7 +50,15 @@ static const char *const jumio_store_sql[JUMIO_ST_COUNT] = {
     "status_rank < 2) OR (status_rank = 2 AND status = 'PROCESSED' AND details IS NULL AND "
     "details_claim_until < %lld AND details_attempts < 10) ORDER BY created_at LIMIT 20",
     "UPDATE jumio_transactions SET details_claim_until = 0 WHERE workflow_id = %s "
-    "AND details IS NULL"
+    "AND details IS NULL",
+    "DELETE FROM jumio_callbacks WHERE workflow_id IN "
+    "(SELECT workflow_id FROM jumio_transactions WHERE user_id = %s)",
+    "DELETE FROM jumio_transactions WHERE user_id = %s",
+    "DELETE FROM jumio_accounts WHERE user_id = %s",
+    "SELECT (SELECT COUNT(*) FROM jumio_transactions), "
+    "(SELECT COUNT(*) FROM jumio_transactions WHERE status_rank < 2), "
+    "(SELECT COUNT(*) FROM jumio_transactions WHERE status = 'PROCESSED' AND details IS NULL), "
+    "(SELECT COUNT(*) FROM jumio_callbacks), (SELECT COUNT(*) FROM jumio_accounts)"
 };
 
 static const char *const jumio_store_schema_sqlite[] = {
@@ -454,4 +463,39 @@ int jumio_store_unclaim_details(jumio_ctx_t *c, jumio_db_t *db, const char *work
 {
     const char *args[1] = { workflow_id };
     return jumio_store_exec(c, db, JUMIO_ST_UNCLAIM_DETAILS, NULL, 1, args);
+}
+
+/* Delete every local row of a user (callbacks, transactions, account) in one DB transaction;
+ * the number of transactions deleted, or -1. */
+int jumio_store_erase(jumio_ctx_t *c, jumio_db_t *db, const char *user)
+{
+    const char *args[1] = { user };
+    apr_dbd_transaction_t *t = jumio_store_begin(c, db);
+    int n = 0, ok;
+    if (!t)
+        return -1;
+    ok = !jumio_store_exec(c, db, JUMIO_ST_ERASE_CB, NULL, 1, args)
+         && !jumio_store_exec(c, db, JUMIO_ST_ERASE_TX, &n, 1, args)
+         && !jumio_store_exec(c, db, JUMIO_ST_ERASE_ACCT, NULL, 1, args);
+    return jumio_store_end(c, db, t, ok) ? -1 : n;
+}
+
+/* Read the counters row. */
+static void jumio_store_counters_row(jumio_ctx_t *c, jumio_db_t *db, apr_dbd_row_t *row, void *out)
+{
+    jumio_counters_t *k = out;
+    const char *v;
+    apr_int64_t *f[5] = { &k->transactions, &k->pending, &k->details_pending, &k->callbacks,
+                          &k->accounts };
+    int i;
+    for (i = 0; i < 5; i++)
+        *f[i] = (v = jumio_store_col(c, db, row, i)) ? apr_atoi64(v) : 0;
+}
+
+/* Row counts for the status handler; 0 or -1. */
+int jumio_store_counters(jumio_ctx_t *c, jumio_db_t *db, jumio_counters_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    return jumio_store_select(c, db, JUMIO_ST_COUNTERS, 0, NULL, 1, jumio_store_counters_row,
+                              out) == 1 ? 0 : -1;
 }
