@@ -226,6 +226,15 @@ int jumio_store_unclaim_details(jumio_ctx_t *c, jumio_db_t *db, const char *work
 /* Transactions with background work due at `now` (at most 20); 0 or -1. */
 int jumio_store_due(jumio_ctx_t *c, jumio_db_t *db, apr_int64_t now, apr_array_header_t **out);
 
+typedef struct {
+    apr_int64_t transactions, pending, details_pending, callbacks, accounts;
+} jumio_counters_t;
+
+/* Delete every local row of a user in one DB transaction; transactions deleted, or -1. */
+int jumio_store_erase(jumio_ctx_t *c, jumio_db_t *db, const char *user);
+/* Row counts for the status handler; 0 or -1. */
+int jumio_store_counters(jumio_ctx_t *c, jumio_db_t *db, jumio_counters_t *out);
+
 /* ---- retrieval work shared by poll and the background task (src/jumio_work.c) ---- */
 
 /* Seconds after creation when status check n is due, or -1 when no check n remains. */
@@ -245,5 +254,9 @@ apr_status_t jumio_watchdog_init(apr_pool_t *pconf, server_rec *s);
 int jumio_handler_intake(request_rec *r);
 int jumio_handler_callback(request_rec *r);
 int jumio_handler_poll(request_rec *r);
+int jumio_handler_status(request_rec *r);
+/* Per-child cache of Jumio's health answer (child_init). */
+void jumio_status_child_init(apr_pool_t *pchild, server_rec *s);
+int jumio_handler_erase(request_rec *r);
 
 #endif
