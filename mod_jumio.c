@@ -103,7 +103,6 @@ static void jumio_child_init(apr_pool_t *pchild, server_rec *s)
 {
     jumio_client_child_init(pchild, s);
     jumio_status_child_init(pchild, s);
-    jumio_jwks_child_init(pchild, s);
 }
 
 /* Hook registration. */
