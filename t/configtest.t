@@ -1,0 +1,112 @@
+# Configuration checks as an operator meets them: `apache2 -t` (apachectl configtest) refuses a
+# bad value with a message naming the directive and never echoes a secret; the shipped
+# conf/jumio.load + conf/jumio.conf pass.
+use strict;
+use warnings;
+use Apache::Test qw(-withtestmore);
+use File::Temp ();
+use File::Spec ();
+use Cwd ();
+
+my $T = Cwd::abs_path(Apache::Test::vars('t_dir'));
+my $MODULE = "$T/../.libs/mod_jumio.so";
+my $MODULES = '/usr/lib/apache2/modules';
+my $DIR = File::Temp::tempdir(CLEANUP => 1);
+
+# Write a file.
+sub spew { my ($path, $text) = @_; open my $fh, '>', $path or die "$path: $!"; print {$fh} $text; close $fh }
+
+# `apache2 -t` of a configuration made of the base lines plus $extra; returns (exit, output).
+sub configtest {
+    my ($extra) = @_;
+    my $conf = "$DIR/httpd.conf";
+    spew($conf, <<"EOF" . $extra . "\n");
+ServerRoot $DIR
+ServerName 127.0.0.1
+Listen 127.0.0.1:1
+PidFile $DIR/httpd.pid
+ErrorLog $DIR/error_log
+LoadModule mpm_prefork_module $MODULES/mod_mpm_prefork.so
+LoadModule authz_core_module $MODULES/mod_authz_core.so
+LoadModule authz_host_module $MODULES/mod_authz_host.so
+LoadModule authz_user_module $MODULES/mod_authz_user.so
+LoadModule authn_core_module $MODULES/mod_authn_core.so
+LoadModule authn_file_module $MODULES/mod_authn_file.so
+LoadModule auth_basic_module $MODULES/mod_auth_basic.so
+LoadModule dbd_module $MODULES/mod_dbd.so
+LoadModule jumio_module $MODULE
+EOF
+    my $out = `/usr/sbin/apache2 -t -f $conf 2>&1`;
+    return ($? >> 8, $out);
+}
+
+my $SECRET = 'do-not-echo-this-secret-7f3a';
+my @bad = (
+    [ 'JumioDatacenter XX',                    'JumioDatacenter' ],
+    [ 'JumioEndpoint nowhere http://x',        'JumioEndpoint' ],
+    [ 'JumioEndpoint account ftp://x',         'JumioEndpoint' ],
+    [ 'JumioAuth digest',                      'JumioAuth' ],
+    [ 'JumioTimeout 0',                        'JumioTimeout' ],
+    [ 'JumioTimeout 5 9',                      'JumioTimeout' ],
+    [ 'JumioJWTAlgorithm none',                'JumioJWTAlgorithm' ],
+    [ 'JumioJWTAlgorithm HS257',               'JumioJWTAlgorithm' ],
+    [ 'JumioJWTLeeway -1',                     'JumioJWTLeeway' ],
+    [ 'JumioClientSecret env:JUMIO_NOT_SET_ANYWHERE', 'JumioClientSecret' ],
+    [ "JumioClientSecret file:$DIR/missing",   'JumioClientSecret' ],
+    [ 'JumioRetrievalSchedule 40 30',          'JumioRetrievalSchedule' ],
+    [ 'JumioBackgroundInterval -5',            'JumioBackgroundInterval' ],
+    [ "<Location /x>\nJumioWorkflowKey 0\n</Location>",      'JumioWorkflowKey' ],
+    [ "<Location /x>\nJumioWorkflowKey abc\n</Location>",    'JumioWorkflowKey' ],
+    [ "<Location /x>\nJumioIdTypes SELFIE\n</Location>",     'JumioIdTypes' ],
+    [ "<Location /x>\nJumioIdCountries us\n</Location>",     'JumioIdCountries' ],
+    [ "<Location /x>\nJumioFacemapTypes FOO\n</Location>",   'JumioFacemapTypes' ],
+    [ "<Location /x>\nJumioLocale xx-YY\n</Location>",       'JumioLocale' ],
+    [ "<Location /x>\nJumioSuccessURL javascript:alert(1)\n</Location>", 'JumioSuccessURL' ],
+    [ "<Location /x>\nJumioTokenLifetime 1m\n</Location>",   'JumioTokenLifetime' ],
+    [ "<Location /x>\nJumioTokenLifetime 61d\n</Location>",  'JumioTokenLifetime' ],
+    [ "<Location /x>\nJumioCallbackURL /relative\n</Location>", 'JumioCallbackURL' ],
+    [ "<Location /x>\nJumioUserSource cookie\n</Location>",  'JumioUserSource' ],
+    [ "<Location /x>\nJumioUserReference md5\n</Location>",  'JumioUserReference' ],
+    [ "<Location /x>\nJumioPollData some\n</Location>",      'JumioPollData' ],
+    [ "<Location /x>\nJumioMaxBody 0\n</Location>",          'JumioMaxBody' ],
+    [ "<Location /x>\nJumioRetention 0\n</Location>",        'JumioRetention' ],
+    # cross-directive checks (check_config hook)
+    [ 'JumioJWTKey abcdefghijklmnopqrstuvwxyz',          'JumioJWTKey' ],
+    [ "JumioJWTAlgorithm HS256\nJumioJWTKey short",      'JumioJWTKey' ],
+    [ "JumioJWTAlgorithm RS256\nJumioJWTKey $SECRET-but-not-a-pem", 'JumioJWTKey' ],
+    [ "JumioClientId only-the-id",                       'JumioClientId' ],
+);
+
+plan tests => 2 * @bad + 4;
+
+for my $case (@bad) {
+    my ($line, $directive) = @$case;
+    my ($rc, $out) = configtest("DBDriver sqlite3\nDBDParams $DIR/db\n$line");
+    (my $name = $line) =~ s/\n/; /g;
+    isnt($rc, 0, "refused: $name");
+    like($out, qr/\Q$directive\E/, "message names $directive") or diag($out);
+}
+
+{
+    spew("$DIR/secret", "$SECRET\n");
+    my ($rc, $out) = configtest("JumioJWTAlgorithm RS256\nJumioJWTKey file:$DIR/secret");
+    isnt($rc, 0, 'a secret that is not a PEM key is refused');
+    unlike($out, qr/\Q$SECRET\E/, 'the secret is not echoed');
+}
+
+{
+    # The shipped example, with its secret files and paths pointed at this test's files.
+    my $example = do { local (@ARGV, $/) = ("$T/../conf/jumio.conf"); <> };
+    spew("$DIR/$_", "test-$_-value-0123456789\n") for qw(client_secret userref_key);
+    system("openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out $DIR/k.pem 2>/dev/null"
+           . " && openssl pkey -in $DIR/k.pem -pubout -out $DIR/idp-public.pem") == 0 or die 'openssl';
+    spew("$DIR/portal.htpasswd", "alice:x\n");
+    $example =~ s{/etc/apache2/jumio/}{$DIR/}g;
+    $example =~ s{/var/lib/apache2/jumio/}{$DIR/}g;
+    local $ENV{JUMIO_CLIENT_ID} = 'example-client';
+    my $load = do { local (@ARGV, $/) = ("$T/../conf/jumio.load"); <> };
+    like($load, qr{^LoadModule jumio_module /usr/lib/apache2/modules/mod_jumio\.so$}m,
+         'conf/jumio.load loads the installed module');
+    my ($rc, $out) = configtest($example);
+    is($rc, 0, 'conf/jumio.conf passes apache2 -t') or diag($out);
+}
