@@ -51,7 +51,9 @@ static int jumio_intake_body(jumio_intake_t *in)
     return -1;
 }
 
-/* 1 when url starts with one of the allowed prefixes and holds no control bytes. */
+/* 1 when url starts with one of the allowed prefixes at a boundary (the prefix ends in '/',
+ * or the URL goes on with '/', '?' or ends there: "https://a/cb" does not allow
+ * "https://a/cb.evil/"), and holds no control bytes or spaces. */
 static int jumio_intake_url_allowed(const jumio_dir_cfg_t *dc, const char *url)
 {
     int i;
@@ -61,7 +63,8 @@ static int jumio_intake_url_allowed(const jumio_dir_cfg_t *dc, const char *url)
             return 0;
     for (i = 0; dc->callback_allow && i < dc->callback_allow->nelts; i++) {
         const char *p = APR_ARRAY_IDX(dc->callback_allow, i, const char *);
-        if (!strncmp(url, p, strlen(p)))
+        apr_size_t n = strlen(p);
+        if (!strncmp(url, p, n) && (p[n - 1] == '/' || !url[n] || url[n] == '/' || url[n] == '?'))
             return 1;
     }
     return 0;

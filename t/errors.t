@@ -207,6 +207,8 @@ push @subtests, ['callbackUrl outside JumioCallbackURLAllow gets 400 callback_ur
         [ 'relative URL',         '/jumio/intake',         '/jumio/callback' ],
         [ 'empty string',         '/jumio/intake',         '' ],
         [ 'host prefix trick',    '/jumio/intake',         "http://127.0.0.1.evil.example/jumio/callback" ],
+        [ 'path prefix trick',    '/jumio/intake',         "http://127.0.0.1:$PORT/jumio/callback.evil/x" ],
+        [ 'port prefix trick',    '/jumio/intake',         "http://127.0.0.1:${PORT}0/jumio/callback" ],
         [ 'no allow list at all', '/jumio/intake-minimal', "http://127.0.0.1:$PORT/jumio/callback" ],
     );
     for my $c (@cases) {
