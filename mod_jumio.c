@@ -102,7 +102,9 @@ static int jumio_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
 static void jumio_child_init(apr_pool_t *pchild, server_rec *s)
 {
     jumio_client_child_init(pchild, s);
+    jumio_watchdog_child_init(pchild, s);
     jumio_status_child_init(pchild, s);
+    jumio_jwks_child_init(pchild, s);
 }
 
 /* Hook registration. */

@@ -45,8 +45,10 @@ void *jumio_config_srv_merge(apr_pool_t *p, void *basev, void *addv)
     c->timeout = JUMIO_PICK_SET(timeout);
     c->connect_timeout = JUMIO_PICK_SET(connect_timeout);
     c->jwt_alg = JUMIO_PICK_SET(jwt_alg);
-    c->jwt_key = add->jwt_key ? add->jwt_key : base->jwt_key;
-    c->jwt_keylen = add->jwt_key ? add->jwt_keylen : base->jwt_keylen;
+    /* the key is a secret/PEM or a JWKS URL: both come from where JumioJWTKey was set */
+    c->jwt_key = (add->jwt_key || add->jwks_url) ? add->jwt_key : base->jwt_key;
+    c->jwt_keylen = (add->jwt_key || add->jwks_url) ? add->jwt_keylen : base->jwt_keylen;
+    c->jwks_url = (add->jwt_key || add->jwks_url) ? add->jwks_url : base->jwks_url;
     c->jwt_issuer = JUMIO_PICK(jwt_issuer);
     c->jwt_audience = JUMIO_PICK(jwt_audience);
     c->jwt_user_claim = JUMIO_PICK(jwt_user_claim);
@@ -274,12 +276,21 @@ const char *jumio_config_set_jwt_alg(cmd_parms *cmd, void *d, const char *arg)
     return NULL;
 }
 
-/* JumioJWTKey: HMAC secret or PEM public key (literal, env:, file:). */
+/* JumioJWTKey: HMAC secret or PEM public key (literal, env:, file:), or jwks:<http(s) URL> of
+ * the identity provider's JWKS document. */
 const char *jumio_config_set_jwt_key(cmd_parms *cmd, void *d, const char *arg)
 {
     jumio_srv_cfg_t *sc = jumio_config_cmd_srv(cmd);
-    if (!strncmp(arg, "jwks:", 5))
-        return jumio_config_err(cmd, "jwks: keys are not supported by this build yet", "jwks:");
+    if (!strncmp(arg, "jwks:", 5)) {
+        if (!jumio_config_url_ok(arg + 5))
+            return jumio_config_err(cmd, "jwks: needs an http(s) URL of at most 255 characters",
+                                    arg + 5);
+        sc->jwks_url = apr_pstrdup(cmd->pool, arg + 5);
+        sc->jwt_key = NULL;
+        sc->jwt_keylen = 0;
+        return NULL;
+    }
+    sc->jwks_url = NULL;
     return jumio_config_secret(cmd, arg, &sc->jwt_key, &sc->jwt_keylen);
 }
 
@@ -494,10 +505,13 @@ static int jumio_config_key_fits(const jumio_srv_cfg_t *sc)
 /* Cross-directive checks of one server; NULL when fine. */
 static const char *jumio_config_check_one(apr_pool_t *p, const jumio_srv_cfg_t *sc)
 {
-    if (sc->jwt_key && sc->jwt_alg < 0)
+    if ((sc->jwt_key || sc->jwks_url) && sc->jwt_alg < 0)
         return "JumioJWTKey: JumioJWTAlgorithm must be set too (the algorithm is pinned)";
-    if (sc->jwt_alg >= 0 && !sc->jwt_key)
+    if (sc->jwt_alg >= 0 && !sc->jwt_key && !sc->jwks_url)
         return "JumioJWTAlgorithm: JumioJWTKey must be set too";
+    if (sc->jwks_url && sc->jwt_alg >= JWT_ALG_HS256 && sc->jwt_alg <= JWT_ALG_HS512)
+        return "JumioJWTKey jwks: needs JumioJWTAlgorithm RS256/384/512 or ES256/384/512 "
+               "(JWKS keys are public keys)";
     if (sc->jwt_key && !jumio_config_key_fits(sc))
         return "JumioJWTKey: HS* needs a secret of 16+ bytes; RS*/ES* need a PEM public key";
     if ((sc->client_id != NULL) != (sc->client_secret != NULL))

@@ -124,5 +124,32 @@ const char *jumio_jwt_verify(apr_pool_t *p, const jumio_jwt_cfg_t *cfg, const ch
                              long long now, const char **user);
 /* Parse an algorithm name (HS256 ... ES512); -1 when unknown or "none". */
 int jumio_jwt_alg_from_name(const char *name);
+/* The kid of a compact JWT's header into *kid (in p; NULL when the header has none), after the
+ * shape and the pinned algorithm alg are checked as jumio_jwt_verify does. NULL on success,
+ * else a short reason (also for a kid that is not 1..256 printable ASCII characters). */
+const char *jumio_jwt_kid(apr_pool_t *p, const char *token, int alg, const char **kid);
+
+/* ---- JWKS documents (src/jumio_jwks.c) ---- */
+
+#define JUMIO_JWKS_MAX_KID 256           /* bytes of a key id */
+
+typedef struct {
+    const char *kid;             /* NULL when the JWK has none */
+    const char *pem;             /* SubjectPublicKeyInfo PEM, NUL-terminated */
+    apr_size_t pemlen;
+} jumio_jwk_t;
+
+/* 1 when s (n bytes) is an acceptable key id: 1..256 printable ASCII characters. */
+int jumio_jwks_kid_ok(const char *s, apr_size_t n);
+/* Parse a JWKS document ({"keys": [...]}, untrusted, len bytes) into the keys usable with the
+ * pinned algorithm alg (RS*: kty RSA of 2048+ bits; ES256/384/512: kty EC on P-256/384/521):
+ * *keys is an array of jumio_jwk_t in p, maybe empty. JWKs with use other than "sig", key_ops
+ * without "verify", an alg other than alg, another family, a bad kid or bad numbers are
+ * skipped; of several with one kid the first counts. NULL on success, else a short reason. */
+const char *jumio_jwks_parse(apr_pool_t *p, const char *json, apr_size_t len, int alg,
+                             apr_array_header_t **keys);
+/* The key with this kid, or for a NULL kid the only key when there is exactly one; NULL when
+ * none matches. */
+const jumio_jwk_t *jumio_jwks_find(const apr_array_header_t *keys, const char *kid);
 
 #endif

@@ -111,10 +111,26 @@ static json_t *jumio_jwt_segment_json(apr_pool_t *p, const char *seg, apr_size_t
     return obj;
 }
 
-/* NULL when the token's header names exactly cfg->alg (and no "crit"), else a reason.
- * Runs before libjwt sees the key: blocks alg "none" and RS->HS key confusion. */
-static const char *jumio_jwt_check_header(apr_pool_t *p, const jumio_jwt_cfg_t *cfg,
-                                          const char *token)
+/* The kid member of a token header into *kid (NULL when absent); NULL or a reason. */
+static const char *jumio_jwt_header_kid(apr_pool_t *p, json_t *hdr, const char **kid)
+{
+    json_t *v = json_object_get(hdr, "kid");
+
+    if (v == NULL) {
+        return NULL;
+    }
+    if (!json_is_string(v) || !jumio_jwks_kid_ok(json_string_value(v), json_string_length(v))) {
+        return "token kid is not 1..256 printable characters";
+    }
+    *kid = apr_pstrdup(p, json_string_value(v));
+    return NULL;
+}
+
+/* NULL when the token's header names exactly alg (and no "crit"), else a reason; the header's
+ * kid goes to *kid when kid is not NULL. Runs before libjwt sees the key: blocks alg "none"
+ * and RS->HS key confusion. */
+static const char *jumio_jwt_check_header(apr_pool_t *p, int want, const char *token,
+                                          const char **kid)
 {
     const char *dot = strchr(token, '.');
     json_t *hdr = jumio_jwt_segment_json(p, token, (apr_size_t)(dot - token));
@@ -127,11 +143,14 @@ static const char *jumio_jwt_check_header(apr_pool_t *p, const jumio_jwt_cfg_t *
     if (!json_is_string(alg) || strlen(json_string_value(alg)) != json_string_length(alg)) {
         err = "token header has no algorithm";
     }
-    else if (jumio_jwt_alg_from_name(json_string_value(alg)) != cfg->alg) {
+    else if (jumio_jwt_alg_from_name(json_string_value(alg)) != want) {
         err = "token algorithm is not the configured one";
     }
     else if (json_object_get(hdr, "crit") != NULL) {
         err = "token header has critical extensions";
+    }
+    else if (kid != NULL) {
+        err = jumio_jwt_header_kid(p, hdr, kid);
     }
     json_decref(hdr);
     return err;
@@ -290,7 +309,7 @@ const char *jumio_jwt_verify(apr_pool_t *p, const jumio_jwt_cfg_t *cfg, const ch
         return "JWT verification called without a result, pool or configuration";
     }
     if ((err = jumio_jwt_check_cfg(cfg)) != NULL || (err = jumio_jwt_check_shape(token)) != NULL
-        || (err = jumio_jwt_check_header(p, cfg, token)) != NULL
+        || (err = jumio_jwt_check_header(p, cfg->alg, token, NULL)) != NULL
         || (err = jumio_jwt_check_payload(p, token)) != NULL) {
         return err;
     }
@@ -307,5 +326,25 @@ const char *jumio_jwt_verify(apr_pool_t *p, const jumio_jwt_cfg_t *cfg, const ch
         err = jumio_jwt_check_claims(p, cfg, jwt, now, user);
     }
     jwt_free(jwt);
+    return err;
+}
+
+/* The kid of a compact JWT's header into *kid (NULL when absent), after the shape and the
+ * pinned algorithm are checked; NULL on success, else a short reason. */
+const char *jumio_jwt_kid(apr_pool_t *p, const char *token, int alg, const char **kid)
+{
+    const char *err;
+
+    if (kid == NULL || p == NULL) {
+        return "JWT kid called without a result or pool";
+    }
+    *kid = NULL;
+    if (!jumio_jwt_alg_ok(alg)) {
+        return "JWT algorithm not configured";
+    }
+    if ((err = jumio_jwt_check_shape(token)) != NULL
+        || (err = jumio_jwt_check_header(p, alg, token, kid)) != NULL) {
+        *kid = NULL;
+    }
     return err;
 }

@@ -14,6 +14,26 @@ static const char *jumio_user_bearer(request_rec *r)
     return *h ? h : NULL;
 }
 
+/* The verification key of token into cfg: JumioJWTKey, or the JWKS key named by the token's
+ * kid (JumioJWTKey jwks:). 0 on success, -1 when there is none (reason logged). */
+static int jumio_user_key(request_rec *r, const jumio_srv_cfg_t *sc, const char *token,
+                          jumio_jwt_cfg_t *cfg)
+{
+    jumio_ctx_t c = { r->pool, r->server, r };
+    const char *kid = NULL, *why;
+    if (!sc->jwks_url) {
+        cfg->key = (const unsigned char *)sc->jwt_key;
+        cfg->keylen = sc->jwt_keylen;
+        return 0;
+    }
+    if ((why = jumio_jwt_kid(r->pool, token, sc->jwt_alg, &kid)) != NULL) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "mod_jumio: JWT refused: %s", why);
+        return -1;
+    }
+    cfg->key = (const unsigned char *)jumio_jwks_key(&c, kid, &cfg->keylen);
+    return cfg->key ? 0 : -1;
+}
+
 /* User id from the JWT in the Authorization header, or NULL (reason logged, never the token). */
 static const char *jumio_user_from_jwt(request_rec *r, const jumio_srv_cfg_t *sc)
 {
@@ -24,14 +44,14 @@ static const char *jumio_user_from_jwt(request_rec *r, const jumio_srv_cfg_t *sc
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "mod_jumio: no bearer token");
         return NULL;
     }
-    if (sc->jwt_alg < 0 || !sc->jwt_key) {
+    if (sc->jwt_alg < 0 || (!sc->jwt_key && !sc->jwks_url)) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "mod_jumio: JumioJWTAlgorithm/JumioJWTKey are not configured");
         return NULL;
     }
     cfg.alg = sc->jwt_alg;
-    cfg.key = (const unsigned char *)sc->jwt_key;
-    cfg.keylen = sc->jwt_keylen;
+    if (jumio_user_key(r, sc, token, &cfg) != 0)
+        return NULL;
     cfg.issuer = sc->jwt_issuer;
     cfg.audience = sc->jwt_audience;
     cfg.user_claim = sc->jwt_user_claim ? sc->jwt_user_claim : "sub";

@@ -3,7 +3,9 @@
  * transactions whose callback did not arrive. Rows are claimed in the database, so several
  * nodes never do the same piece of work twice. */
 #include "mod_jumio.h"
+#include <apr_atomic.h>
 #include <apr_optional.h>
+#include <apr_thread_mutex.h>
 #include <mod_watchdog.h>
 
 #define JUMIO_WATCHDOG_NAME "_jumio_"
@@ -11,24 +13,63 @@
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *jumio_wd_get_instance;
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *jumio_wd_register_callback;
 
-/* One round of background work in a pool of its own. */
+/* mod_watchdog's thread lives in the process pool and is not stopped before the child pool is
+ * destroyed: a round still holding a mod_dbd connection then aborts the child (apr_reslist
+ * assertion) or uses freed curl handles and token caches. A round runs under this mutex (made
+ * from the process pool, so it outlives pchild) and a pre-cleanup of pchild waits for it. */
+static apr_thread_mutex_t *jumio_wd_mutex;
+static volatile apr_uint32_t jumio_wd_stop;
+
+/* 1 once this child is exiting: a background round stops at the next transaction. */
+int jumio_watchdog_stopping(void)
+{
+    return apr_atomic_read32(&jumio_wd_stop) != 0;
+}
+
+/* Pre-cleanup of pchild (before mod_dbd's pool and our caches go): no more rounds, and wait
+ * for the one in progress. */
+static apr_status_t jumio_watchdog_child_exit(void *unused)
+{
+    apr_atomic_set32(&jumio_wd_stop, 1);
+    if (jumio_wd_mutex && apr_thread_mutex_lock(jumio_wd_mutex) == APR_SUCCESS)
+        apr_thread_mutex_unlock(jumio_wd_mutex);
+    return APR_SUCCESS;
+}
+
+/* Per child: the round mutex and the pre-cleanup that stops background work at exit. */
+void jumio_watchdog_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    apr_status_t rv;
+    apr_atomic_set32(&jumio_wd_stop, 0);
+    rv = apr_thread_mutex_create(&jumio_wd_mutex, APR_THREAD_MUTEX_DEFAULT, s->process->pool);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                     "mod_jumio: cannot create the background mutex; background work is off");
+        jumio_wd_mutex = NULL;
+    }
+    apr_pool_pre_cleanup_register(pchild, NULL, jumio_watchdog_child_exit);
+}
+
+/* One round of background work in a pool of its own (never while the child exits). */
 static apr_status_t jumio_watchdog_step(int state, void *data, apr_pool_t *pool)
 {
     jumio_ctx_t c;
     jumio_db_t *db;
-    apr_status_t rv;
-    if (state != AP_WATCHDOG_STATE_RUNNING)
+    apr_status_t rv = APR_SUCCESS;
+    if (state != AP_WATCHDOG_STATE_RUNNING || !jumio_wd_mutex
+        || apr_thread_mutex_lock(jumio_wd_mutex) != APR_SUCCESS)
         return APR_SUCCESS;
-    if ((rv = apr_pool_create(&c.pool, pool)) != APR_SUCCESS)
-        return rv;
-    c.s = data;
-    c.r = NULL;
-    if ((db = jumio_store_acquire(&c))) {
-        jumio_work_round(&c, db);
-        jumio_store_release(&c, db);
+    if (!jumio_watchdog_stopping() && (rv = apr_pool_create(&c.pool, pool)) == APR_SUCCESS) {
+        c.s = data;
+        c.r = NULL;
+        if ((db = jumio_store_acquire(&c))) {
+            jumio_work_round(&c, db);
+            jumio_store_release(&c, db);
+        }
+        apr_pool_destroy(c.pool);
     }
-    apr_pool_destroy(c.pool);
-    return APR_SUCCESS;
+    apr_thread_mutex_unlock(jumio_wd_mutex);
+    return rv;
 }
 
 /* The server whose Jumio settings the background work uses: the first one (main server, then

@@ -70,7 +70,11 @@ int jumio_work_fetch_details(jumio_ctx_t *c, jumio_db_t *db, jumio_tx_t *tx)
         }
         free(text);
     }
-    if (rc)
+    /* A poll gives its claim back so the next poll may try at once; the background task
+     * keeps it (until `hold` ends) as its backoff, so transactions whose details keep
+     * failing are not retried every round and do not fill the due list (LIMIT 20) for
+     * ever, starving newer ones. */
+    if (rc && c->r)
         jumio_store_unclaim_details(c, db, tx->workflow_id);
     json_decref(ans.json);
     return rc;
@@ -83,7 +87,7 @@ void jumio_work_round(jumio_ctx_t *c, jumio_db_t *db)
     int i;
     if (jumio_store_due(c, db, (apr_int64_t)apr_time_sec(apr_time_now()), &due))
         return;
-    for (i = 0; i < due->nelts; i++) {
+    for (i = 0; i < due->nelts && !jumio_watchdog_stopping(); i++) {
         jumio_tx_t *tx = &APR_ARRAY_IDX(due, i, jumio_tx_t);
         if (!jumio_status_is_final(tx->status))
             jumio_work_status_check(c, db, tx);

@@ -64,6 +64,8 @@ typedef struct {
     apr_array_header_t *schedule;         /* JumioRetrievalSchedule, of int seconds */
     int background_interval;              /* JumioBackgroundInterval seconds, 0 off, -1 unset */
     jumio_token_cache_t *tokens;          /* per process, created in child_init */
+    const char *jwks_url;                 /* JumioJWTKey jwks:<url>, else NULL */
+    struct jumio_jwks_cache *jwks;        /* per process, created in child_init (JWKS only) */
 } jumio_srv_cfg_t;
 
 typedef struct {
@@ -153,6 +155,16 @@ int jumio_http_content_type_is(request_rec *r, const char *type);
 const char *jumio_user_identify(request_rec *r);
 /* Answer 401 invalid_token with WWW-Authenticate; returns OK. */
 int jumio_user_reject(request_rec *r);
+
+/* ---- JWKS key cache (src/jumio_jwks_cache.c) ---- */
+
+/* Per-process JWKS caches of the servers using JumioJWTKey jwks: (child_init). */
+void jumio_jwks_child_init(apr_pool_t *pchild, server_rec *s);
+/* PEM public key (copied into c->pool, length in *len) of the server's JWKS document for kid
+ * (NULL: a token without kid, needs a document with exactly one usable key). The document is
+ * fetched when first needed, reused for an hour, and re-read for an unknown kid at most once
+ * a minute. NULL when no key matches (logged). */
+const char *jumio_jwks_key(jumio_ctx_t *c, const char *kid, apr_size_t *len);
 
 /* ---- Jumio client (src/jumio_client.c) ---- */
 
@@ -249,6 +261,10 @@ void jumio_work_round(jumio_ctx_t *c, jumio_db_t *db);
 
 /* ---- background task with mod_watchdog (src/jumio_watchdog.c) ---- */
 apr_status_t jumio_watchdog_init(apr_pool_t *pconf, server_rec *s);
+/* Per child: stop background work before the child's pools go (child_init). */
+void jumio_watchdog_child_init(apr_pool_t *pchild, server_rec *s);
+/* 1 once this child is exiting: a background round stops at the next transaction. */
+int jumio_watchdog_stopping(void);
 
 /* ---- handlers ---- */
 int jumio_handler_intake(request_rec *r);

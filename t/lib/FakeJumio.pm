@@ -11,6 +11,7 @@ package FakeJumio;
 #   DELETE /fake/retrieval/api/v1/accounts/<a>/workflow-executions/<w>        delete_workflow
 #   DELETE /fake/retrieval/api/v1/accounts/<a>                                delete_account
 #   GET    /fake/status[/]                                                    health
+#   GET    /fake/idp/jwks                 (an identity provider's JWKS)       jwks
 #
 # Every request is checked the way Jumio's KYX guide describes; what is wrong is recorded in
 # the request's `violations` and answered 400 (401 for a bad or absent credential, 403 for a
@@ -162,6 +163,7 @@ sub route {
          { GET => 'details', DELETE => 'delete_workflow' }, 'account_id', 'workflow_id'],
         [qr{\A/fake/retrieval/api/v1/accounts/([^/]+)\z}, { DELETE => 'delete_account' }, 'account_id'],
         [qr{\A/fake/status/?\z}, { GET => 'health' }],
+        [qr{\A/fake/idp/jwks\z}, { GET => 'jwks' }],
     );
     for my $route (@routes) {
         my ($re, $methods, @names) = @$route;
@@ -182,6 +184,7 @@ sub route {
 sub validate {
     my ($state, $endpoint, $req, $params) = @_;
     return () if $endpoint eq 'unknown';
+    return check_jwks_request($req) if $endpoint eq 'jwks';
     my @v;
     if ($endpoint eq 'token') {
         push @v, check_accept($req);
@@ -220,6 +223,16 @@ sub check_accept {
     return ['missing', 'missing header Accept'] unless defined $accept;
     return () if $accept =~ m{(?:\A|[\s,])application/json(?:\s*(?:[;,]|\z))};
     return ['bad', "Accept must be application/json, got: $accept"];
+}
+
+# A JWKS fetch is a plain GET: Jumio's credentials must never reach the identity provider.
+sub check_jwks_request {
+    my ($req) = @_;
+    my @v;
+    push @v, ['bad', 'JWKS request carries an Authorization header']
+        if defined $req->{headers}{authorization};
+    push @v, ['bad', 'unexpected body on a JWKS request'] if length $req->{body};
+    return @v;
 }
 
 sub check_user_agent {
@@ -647,6 +660,15 @@ sub do_delete_account {
 
 sub do_health {
     return json_answer(200, { status => 'UP' });
+}
+
+# The identity provider's JWKS document: jwks.json of the state directory, served as it is
+# (JumioTest::fake_set_jwks writes it); 404 when there is none.
+sub do_jwks {
+    my ($state) = @_;
+    my $text = $state->read_file($state->dir . '/jwks.json');
+    return problem(404, 'no JWKS document published') unless defined $text;
+    return { status => 200, content_type => 'application/json', body => $text, headers => [] };
 }
 
 # A PASSED details document shaped like the guide's Get Workflow Details example.

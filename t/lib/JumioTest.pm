@@ -29,6 +29,8 @@ our @EXPORT = qw(
     db_rows db_is_mysql db_connect
     intake poll callback json_of
     fake_dir fake_revoke_tokens jumio_request key_file
+    jwk fake_set_jwks
+    extra_httpd
 );
 our @EXPORT_OK = qw(ensure_keys b64url $JWT_SECRET $USER_AGENT);
 
@@ -187,6 +189,54 @@ sub key_file {
     return $file;
 }
 
+# JWK (hashref) of a public key of t/keys: jwk('rsa') / jwk('ec256_public') / jwk($pem_path)
+# gives {kty RSA, n, e} or {kty EC, crv, x, y} (read with `openssl pkey -pubin -text`), plus
+# %members (kid, use, alg, ...; an undef member is left out).
+sub jwk {
+    my ($name, %members) = @_;
+    my $file = -f $name ? $name : key_file($name =~ /_public\z/ ? $name : "${name}_public");
+    open(my $fh, '-|', 'openssl', 'pkey', '-pubin', '-in', $file, '-text', '-noout')
+        or croak "jwk: cannot run openssl: $!";
+    my $text = do { local $/; <$fh> };
+    close $fh or croak "jwk: openssl pkey -text $file failed (status $?)";
+    my %jwk;
+    if ($text =~ /^Modulus:[ \t]*\n((?:[ \t]+[0-9a-f:]+\n)+)/m) {
+        my $n = _hex_bytes($1);
+        $n =~ s/\A\x00+//;
+        my ($e) = $text =~ /^Exponent:\s*(\d+)/m or croak "jwk: no exponent in $file";
+        %jwk = (kty => 'RSA', n => b64url($n), e => b64url(_int_bytes($e)));
+    }
+    elsif ($text =~ /^pub:[ \t]*\n((?:[ \t]+[0-9a-f:]+\n)+)/m) {
+        my $point = _hex_bytes($1);
+        my ($crv) = $text =~ /^NIST CURVE:\s*(P-\d+)/m or croak "jwk: no NIST curve in $file";
+        croak "jwk: $file: not an uncompressed point" unless substr($point, 0, 1) eq "\x04";
+        my $size = (length($point) - 1) / 2;
+        %jwk = (kty => 'EC', crv => $crv, x => b64url(substr($point, 1, $size)),
+                y => b64url(substr($point, 1 + $size, $size)));
+    }
+    else {
+        croak "jwk: $file is neither an RSA nor an EC public key";
+    }
+    $jwk{$_} = $members{$_} for grep { defined $members{$_} } keys %members;
+    return \%jwk;
+}
+
+sub _hex_bytes {
+    my ($hex) = @_;
+    $hex =~ s/[^0-9a-fA-F]//g;
+    return pack 'H*', $hex;
+}
+
+sub _int_bytes {
+    my ($v) = @_;
+    my $b = '';
+    while ($v > 0) {
+        $b = chr($v & 0xff) . $b;
+        $v >>= 8;
+    }
+    return $b;
+}
+
 # ======================================================================
 # the fake Jumio's state
 # ======================================================================
@@ -262,6 +312,21 @@ sub fake_set_workflow {
     });
 }
 
+# fake_set_jwks(@jwks): publishes {"keys": [@jwks]} (hashes, e.g. from jwk()) as the fake
+# identity provider's JWKS document (GET /fake/idp/jwks, endpoint name jwks); a single string
+# is published as it is (for malformed documents); no argument removes it (404).
+sub fake_set_jwks {
+    my (@jwks) = @_;
+    my $s = _fake();
+    my $file = $s->dir . '/jwks.json';
+    $s->locked(LOCK_EX, sub {
+        return unlink $file unless @jwks;
+        my $text = (@jwks == 1 && !ref $jwks[0]) ? $jwks[0] : $JSON->encode({ keys => \@jwks });
+        $s->write_file_atomic($file, $text);
+    });
+    return 1;
+}
+
 # ======================================================================
 # the module's database
 # ======================================================================
@@ -309,6 +374,31 @@ sub db_rows {
 }
 
 # ======================================================================
+# extra httpd instances (t/lib/JumioTest/Httpd.pm)
+# ======================================================================
+
+# extra_httpd(name => 'bg', background => 1, schedule => [1, 2, 3], conf => "...", ...):
+# another httpd with mod_jumio on a free port, its Jumio endpoints at this suite's fake
+# (/fake of the test server), its own SQLite database in t/logs/<name>/jumio.db unless
+# db => <file>, dbd_driver/dbd_params => ..., or db => 'main' (the test server's database:
+# SQLite t/logs/jumio.db, or the MariaDB of JUMIO_TEST_MYSQL).  Returns a started
+# JumioTest::Httpd (port, url, graceful, stop, error_log, db_rows ...), stopped when it goes.
+sub extra_httpd {
+    my (%o) = @_;
+    require JumioTest::Httpd;
+    if (($o{db} // '') eq 'main') {
+        delete $o{db};
+        if (db_is_mysql()) { @o{qw(dbd_driver dbd_params)} = ('mysql', $ENV{JUMIO_TEST_MYSQL}) }
+        else               { $o{db} = Apache::Test::vars('t_logs') . '/jumio.db' }
+    }
+    return JumioTest::Httpd->new(
+        fake  => 'http://127.0.0.1:' . Apache::Test::vars('port') . '/fake',
+        t_dir => Apache::Test::vars('serverroot'),
+        logs  => Apache::Test::vars('t_logs'),
+        %o);
+}
+
+# ======================================================================
 # requests
 # ======================================================================
 
@@ -316,7 +406,8 @@ sub db_rows {
 #   token => JWT (Authorization: Bearer; undef: no header), user/password => Basic auth,
 #   body => string or hashref (JSON, or with form => 1 dotted-key urlencoded),
 #   content_type => ... (default from the body; explicit undef: none), headers => {...},
-#   query => 'a=b' (appended to the path).
+#   query => 'a=b' (appended to the path), ua => an LWP::UserAgent of your own (e.g. with
+#   keep_alive, to stay on one httpd child).
 sub jumio_request {
     my ($method, $path, %o) = @_;
     my @h;
@@ -346,7 +437,7 @@ sub jumio_request {
     $body = '' unless defined $body;
     my $req = HTTP::Request->new($method, Apache::TestRequest::resolve_url($path), \@h, $body);
     $req->header('Content-Length' => length $body) if length $body || $method =~ /\A(?:POST|PUT)\z/;
-    my $ua = Apache::TestRequest::user_agent();
+    my $ua = $o{ua} || Apache::TestRequest::user_agent();
     return $ua->request($req);
 }
 

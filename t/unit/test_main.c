@@ -1,4 +1,4 @@
-/* test_main.c - runner of the mod_jumio unit tests (libcheck): util, json and jwt suites.
+/* test_main.c - runner of the mod_jumio unit tests (libcheck): util, json, jwt and jwks suites.
  * CK_FORK=no in the environment runs every test in this process (for valgrind). */
 #include <stdlib.h>
 
@@ -8,6 +8,7 @@
 Suite *jumio_test_util_suite(void);
 Suite *jumio_test_json_suite(void);
 Suite *jumio_test_jwt_suite(void);
+Suite *jumio_test_jwks_suite(void);
 
 /* Run all suites; exit status 0 when every test passed. */
 int main(void)
@@ -21,6 +22,7 @@ int main(void)
     sr = srunner_create(jumio_test_util_suite());
     srunner_add_suite(sr, jumio_test_json_suite());
     srunner_add_suite(sr, jumio_test_jwt_suite());
+    srunner_add_suite(sr, jumio_test_jwks_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
