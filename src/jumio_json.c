@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <apr_strings.h>
+#include <apr_escape.h>
 
 #include "jumio_core.h"
 
@@ -277,51 +278,18 @@ json_t *jumio_decision_data(json_t *details)
 
 /* ---- callback parsing ---- */
 
-/* Value of a hex digit, or -1. */
-static int jumio_json_hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-/* Decode one form-urlencoded component of n bytes ('+' is a space, %XX a byte) into p;
- * NULL on an invalid escape or a decoded NUL byte. */
+/* Decode one form-urlencoded component of n bytes ('+' is a space, %XX a byte) with APR's
+ * decoder into p; NULL on an invalid escape or a NUL byte (raw or decoded). */
 static char *jumio_json_form_decode(apr_pool_t *p, const char *s, apr_size_t n)
 {
-    char *out = apr_palloc(p, n + 1);
-    apr_size_t i, o = 0;
-    int hi, lo;
+    apr_size_t escapes = 0, i;
+    const char *out;
 
     for (i = 0; i < n; i++) {
-        if (s[i] == '+') {
-            out[o++] = ' ';
-        }
-        else if (s[i] != '%') {
-            out[o++] = s[i];
-        }
-        else {
-            if (i + 2 >= n) {
-                return NULL;            /* truncated escape */
-            }
-            hi = jumio_json_hexval(s[i + 1]);
-            lo = jumio_json_hexval(s[i + 2]);
-            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-                return NULL;
-            }
-            out[o++] = (char)((hi << 4) | lo);
-            i += 2;
-        }
+        escapes += s[i] == '%';
     }
-    out[o] = '\0';
-    return out;
+    out = apr_punescape_url(p, apr_pstrmemdup(p, s, n), NULL, NULL, 1);
+    return (out != NULL && strlen(out) == n - 2 * escapes) ? (char *)out : NULL;
 }
 
 /* The field of cb a callback key fills, or NULL for keys that are ignored. */

@@ -5,6 +5,8 @@
 
 #include <apr_general.h>
 #include <apr_strings.h>
+#include <apr_encode.h>
+#include <apr_escape.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -15,10 +17,8 @@
 #define JUMIO_UUID_LEN 36
 #define JUMIO_UUID_BYTES 16
 #define JUMIO_TOKEN_MAX_BYTES 4096
+#define JUMIO_B64URL_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
-static const char jumio_util_hex[] = "0123456789abcdef";
-static const char jumio_util_b64url_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /* 1 when c is an ASCII hex digit (either case). */
 static int jumio_util_is_hex(char c)
@@ -47,65 +47,22 @@ int jumio_util_is_uuid(const char *s)
     return s[JUMIO_UUID_LEN] == '\0';
 }
 
-/* Lowercase hex of n bytes into out (2n chars plus NUL). */
-static void jumio_util_hex_encode(const unsigned char *in, apr_size_t n, char *out)
-{
-    apr_size_t i;
-
-    for (i = 0; i < n; i++) {
-        out[2 * i] = jumio_util_hex[in[i] >> 4];
-        out[2 * i + 1] = jumio_util_hex[in[i] & 0x0f];
-    }
-    out[2 * n] = '\0';
-}
-
 /* A fresh random version-4 UUID (lowercase) from APR's random source; NULL on failure. */
 const char *jumio_util_uuid_v4(apr_pool_t *p)
 {
     unsigned char b[JUMIO_UUID_BYTES];
-    char hex[2 * JUMIO_UUID_BYTES + 1];
-    const char *uuid;
+    const char *hex, *uuid;
 
     if (apr_generate_random_bytes(b, sizeof(b)) != APR_SUCCESS) {
         return NULL;
     }
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);   /* version 4 */
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);   /* RFC 4122 variant */
-    jumio_util_hex_encode(b, sizeof(b), hex);
+    hex = apr_pescape_hex(p, b, sizeof(b), 0);
     OPENSSL_cleanse(b, sizeof(b));
     uuid = apr_psprintf(p, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16,
                         hex + 20);
-    OPENSSL_cleanse(hex, sizeof(hex));
     return uuid;
-}
-
-/* base64url (no padding) of n bytes, allocated in p. */
-static char *jumio_util_b64url_encode(apr_pool_t *p, const unsigned char *in, apr_size_t n)
-{
-    char *out = apr_palloc(p, (n + 2) / 3 * 4 + 1);
-    apr_size_t i, o = 0;
-    unsigned long v;
-
-    for (i = 0; i + 2 < n; i += 3) {
-        v = ((unsigned long)in[i] << 16) | ((unsigned long)in[i + 1] << 8) | in[i + 2];
-        out[o++] = jumio_util_b64url_alphabet[(v >> 18) & 0x3f];
-        out[o++] = jumio_util_b64url_alphabet[(v >> 12) & 0x3f];
-        out[o++] = jumio_util_b64url_alphabet[(v >> 6) & 0x3f];
-        out[o++] = jumio_util_b64url_alphabet[v & 0x3f];
-    }
-    if (n - i == 1) {
-        v = (unsigned long)in[i] << 16;
-        out[o++] = jumio_util_b64url_alphabet[(v >> 18) & 0x3f];
-        out[o++] = jumio_util_b64url_alphabet[(v >> 12) & 0x3f];
-    }
-    else if (n - i == 2) {
-        v = ((unsigned long)in[i] << 16) | ((unsigned long)in[i + 1] << 8);
-        out[o++] = jumio_util_b64url_alphabet[(v >> 18) & 0x3f];
-        out[o++] = jumio_util_b64url_alphabet[(v >> 12) & 0x3f];
-        out[o++] = jumio_util_b64url_alphabet[(v >> 6) & 0x3f];
-    }
-    out[o] = '\0';
-    return out;
 }
 
 /* n random bytes from apr_generate_random_bytes, base64url (no padding); NULL on failure. */
@@ -119,7 +76,8 @@ const char *jumio_util_random_token(apr_pool_t *p, apr_size_t nbytes)
     }
     buf = apr_palloc(p, nbytes);
     if (apr_generate_random_bytes(buf, nbytes) == APR_SUCCESS) {
-        token = jumio_util_b64url_encode(p, buf, nbytes);
+        token = apr_pencode_base64(p, (const char *)buf, (apr_ssize_t)nbytes,
+                                   APR_ENCODE_BASE64URL, NULL);
     }
     OPENSSL_cleanse(buf, nbytes);
     return token;
@@ -149,7 +107,7 @@ const char *jumio_util_hmac_sha256_hex(apr_pool_t *p, const char *key, apr_size_
 {
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int maclen = 0;
-    char *hex;
+    const char *hex;
 
     if (key == NULL || keylen == 0 || keylen > (apr_size_t)INT_MAX || msg == NULL) {
         return NULL;
@@ -158,58 +116,18 @@ const char *jumio_util_hmac_sha256_hex(apr_pool_t *p, const char *key, apr_size_
              mac, &maclen) == NULL || maclen != 32) {
         return NULL;
     }
-    hex = apr_palloc(p, 2 * (apr_size_t)maclen + 1);
-    jumio_util_hex_encode(mac, maclen, hex);
+    hex = apr_pescape_hex(p, mac, maclen, 0);
     OPENSSL_cleanse(mac, sizeof(mac));
     return hex;
 }
 
-/* Value 0..63 of a base64url character, or -1 when c is not in the alphabet. */
-static int jumio_util_b64url_value(char c)
-{
-    if (c >= 'A' && c <= 'Z') {
-        return c - 'A';
-    }
-    if (c >= 'a' && c <= 'z') {
-        return c - 'a' + 26;
-    }
-    if (c >= '0' && c <= '9') {
-        return c - '0' + 52;
-    }
-    if (c == '-') {
-        return 62;
-    }
-    if (c == '_') {
-        return 63;
-    }
-    return -1;
-}
-
-/* Length of in without its trailing '=' padding; (apr_size_t)-1 when the padding is invalid. */
-static apr_size_t jumio_util_b64url_datalen(const char *in, apr_size_t len)
-{
-    apr_size_t n = len;
-
-    while (n > 0 && in[n - 1] == '=') {
-        n--;
-    }
-    if (n != len && (len % 4 != 0 || len - n > 2)) {
-        return (apr_size_t)-1;          /* padding, when present, must complete a quantum */
-    }
-    if (n % 4 == 1) {
-        return (apr_size_t)-1;          /* a single trailing character cannot encode a byte */
-    }
-    return n;
-}
-
-/* base64url decode (no padding needed); *outlen set; NULL on invalid input. Result NUL-terminated.
- * Rejects characters outside the alphabet and non-zero unused trailing bits. */
+/* base64url decode (padding optional) with APR's decoder; *outlen set; NULL on invalid input.
+ * Result NUL-terminated. Only the canonical encoding is accepted (the alphabet, padding that
+ * completes a quantum, zero unused trailing bits): the input must be what APR encodes back. */
 char *jumio_util_b64url_decode(apr_pool_t *p, const char *in, apr_size_t *outlen)
 {
-    apr_size_t n, i, o = 0;
-    unsigned long acc = 0;
-    int bits = 0, v;
-    unsigned char *out;
+    apr_size_t len, n = 0;
+    const char *out, *back;
 
     if (outlen != NULL) {
         *outlen = 0;
@@ -217,26 +135,21 @@ char *jumio_util_b64url_decode(apr_pool_t *p, const char *in, apr_size_t *outlen
     if (in == NULL || outlen == NULL) {
         return NULL;
     }
-    n = jumio_util_b64url_datalen(in, strlen(in));
-    if (n == (apr_size_t)-1) {
+    len = strlen(in);
+    while (len > 0 && in[len - 1] == '=') {
+        len--;
+    }
+    if (len != strlen(in) && (strlen(in) % 4 != 0 || strlen(in) - len > 2)) {
+        return NULL;                    /* padding, when present, must complete a quantum */
+    }
+    if (strspn(in, JUMIO_B64URL_CHARS) != len || len % 4 == 1) {
         return NULL;
     }
-    out = apr_palloc(p, n / 4 * 3 + 3);
-    for (i = 0; i < n; i++) {
-        if ((v = jumio_util_b64url_value(in[i])) < 0) {
-            return NULL;
-        }
-        acc = ((acc << 6) | (unsigned long)v) & 0xffffff;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (unsigned char)((acc >> bits) & 0xff);
-        }
+    out = apr_pdecode_base64(p, in, (apr_ssize_t)len, APR_ENCODE_BASE64URL, &n);
+    back = out ? apr_pencode_base64(p, out, (apr_ssize_t)n, APR_ENCODE_BASE64URL, NULL) : NULL;
+    if (!back || strlen(back) != len || memcmp(back, in, len) != 0) {
+        return NULL;
     }
-    if (bits > 0 && (acc & ((1UL << bits) - 1)) != 0) {
-        return NULL;                    /* non-canonical encoding */
-    }
-    out[o] = '\0';
-    *outlen = o;
+    *outlen = n;
     return (char *)out;
 }
