@@ -187,6 +187,36 @@ static int jumio_store_prepare(jumio_ctx_t *c, struct jumio_db *db)
     return 0;
 }
 
+typedef struct {
+    server_rec *s;
+    ap_dbd_t *dbd;
+} jumio_store_held_t;
+
+/* Pool cleanup: give a connection from jumio_store_reopen back to mod_dbd. */
+static apr_status_t jumio_store_held_close(void *data)
+{
+    jumio_store_held_t *h = data;
+    jumio_store_dbd_close(h->s, h->dbd);
+    return APR_SUCCESS;
+}
+
+/* mod_dbd answers NULL once for each pooled connection it finds dead (after a database
+ * restart) and remembers that for the whole request: ask it once more for a fresh connection,
+ * held until the request ends. NULL when the database is really away. */
+static ap_dbd_t *jumio_store_reopen(jumio_ctx_t *c)
+{
+    ap_dbd_t *dbd = jumio_store_dbd_open(c->pool, c->s);
+    jumio_store_held_t *h;
+    if (!dbd)
+        return NULL;
+    h = apr_palloc(c->pool, sizeof(*h));
+    h->s = c->s;
+    h->dbd = dbd;
+    apr_pool_cleanup_register(c->pool, h, jumio_store_held_close, apr_pool_cleanup_null);
+    jumio_log(c, APLOG_INFO, 0, "mod_jumio: database connection renewed");
+    return dbd;
+}
+
 /* Give back a handle from jumio_store_acquire (requests: mod_dbd releases it itself). */
 void jumio_store_release(jumio_ctx_t *c, jumio_db_t *db)
 {
@@ -200,9 +230,12 @@ jumio_db_t *jumio_store_acquire(jumio_ctx_t *c)
 {
     ap_dbd_t *dbd = NULL;
     struct jumio_db *db;
-    if (c->r && jumio_store_dbd_acquire)
+    if (c->r) {
         dbd = jumio_store_dbd_acquire(c->r);
-    else if (!c->r && jumio_store_dbd_open)
+        if (!dbd)
+            dbd = jumio_store_reopen(c);
+    }
+    else
         dbd = jumio_store_dbd_open(c->pool, c->s);
     if (!dbd) {
         jumio_log(c, APLOG_ERR, 0, "mod_jumio: no database connection (mod_dbd)");
