@@ -4,22 +4,27 @@
 #include <http_protocol.h>
 #include <apr_strings.h>
 
-/* The final answer for a transaction with details (or an expired one). */
+/* The final answer for a transaction with details (or an expired one). `data` is stored JSON
+ * text (the details, or their decision-mode summary) spliced in as it is: no parse per poll. */
 static int jumio_poll_done(request_rec *r, const jumio_tx_t *tx)
 {
     jumio_dir_cfg_t *dc = jumio_config_dir(r);
-    json_t *details = NULL, *data = json_null();
-    if (tx->details && dc->poll_data != JUMIO_DATA_NONE) {
-        details = json_loads(tx->details, 0, NULL);
-        if (details)
-            data = dc->poll_data == JUMIO_DATA_FULL ? json_incref(details)
-                                                    : jumio_decision_data(details);
-    }
-    json_decref(details);
-    return jumio_http_json(r, HTTP_OK, json_pack("{s:b, s:s, s:s, s:s?, s:o}", "done", 1,
-                           "transactionReference", tx->workflow_id, "status", tx->status,
-                           "decision", tx->details ? tx->decision : NULL, "data",
-                           data ? data : json_null()));
+    const char *data = !tx->details || dc->poll_data == JUMIO_DATA_NONE ? NULL
+                     : dc->poll_data == JUMIO_DATA_FULL ? tx->details : tx->summary;
+    json_t *head = json_pack("{s:b, s:s, s:s, s:s?}", "done", 1, "transactionReference",
+                             tx->workflow_id, "status", tx->status, "decision",
+                             tx->details ? tx->decision : NULL);
+    char *text = head ? json_dumps(head, JSON_COMPACT) : NULL;
+    int rc;
+    json_decref(head);
+    if (!text)
+        return jumio_http_error(r, HTTP_INTERNAL_SERVER_ERROR, "internal_error",
+                                "The answer could not be made.");
+    text[strlen(text) - 1] = '\0';    /* drop the closing brace of the head object */
+    rc = jumio_http_json_text(r, HTTP_OK, apr_pstrcat(r->pool, text, ",\"data\":",
+                                                      data ? data : "null", "}", NULL));
+    free(text);
+    return rc;
 }
 
 /* The answer for a transaction that is not done (yet). */

@@ -4,24 +4,30 @@
 #include <apr_strings.h>
 #include <apr_lib.h>
 
+/* Send JSON text as the answer with status and the headers every answer carries; OK. */
+int jumio_http_json_text(request_rec *r, int status, const char *text)
+{
+    r->status = status;
+    ap_set_content_type(r, "application/json");
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
+    ap_set_content_length(r, (apr_off_t)strlen(text));
+    if (!r->header_only)
+        ap_rputs(text, r);
+    return OK;
+}
+
 /* Send a JSON answer with status (steals the reference of body); always returns OK. */
 int jumio_http_json(request_rec *r, int status, json_t *body)
 {
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
-    r->status = status;
-    ap_set_content_type(r, "application/json");
-    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
-    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
     if (!text) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "mod_jumio: cannot serialise an answer");
-        r->status = HTTP_INTERNAL_SERVER_ERROR;
-        ap_rputs("{\"error\":\"internal_error\",\"message\":\"Internal error.\"}", r);
-        return OK;
+        return jumio_http_json_text(r, HTTP_INTERNAL_SERVER_ERROR,
+                                    "{\"error\":\"internal_error\",\"message\":\"Internal error.\"}");
     }
-    ap_set_content_length(r, (apr_off_t)strlen(text));
-    if (!r->header_only)
-        ap_rputs(text, r);
+    jumio_http_json_text(r, status, apr_pstrdup(r->pool, text));
     free(text);
     return OK;
 }

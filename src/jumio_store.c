@@ -24,7 +24,7 @@ static APR_OPTIONAL_FN_TYPE(ap_dbd_open) *jumio_store_dbd_open;
 static APR_OPTIONAL_FN_TYPE(ap_dbd_close) *jumio_store_dbd_close;
 
 #define JUMIO_TX_COLS "workflow_id, account_id, user_id, workflow_key, cir, redirect_url, " \
-    "jumio_timestamp, status, callback_token, details, decision, status_checks, created_at"
+    "jumio_timestamp, status, callback_token, details, decision, status_checks, created_at, summary"
 
 static const char *const jumio_store_sql[JUMIO_ST_COUNT] = {
     "SELECT account_id, credentials FROM jumio_accounts WHERE user_id = %s",
@@ -39,7 +39,7 @@ static const char *const jumio_store_sql[JUMIO_ST_COUNT] = {
     "WHERE workflow_id = %s AND status_rank < %d",
     "INSERT INTO jumio_callbacks (received_at, remote_addr, workflow_id, status, body) "
     "VALUES (%lld, %s, %s, %s, %s)",
-    "UPDATE jumio_transactions SET details = %s, decision = %s, updated_at = %lld "
+    "UPDATE jumio_transactions SET details = %s, summary = %s, decision = %s, updated_at = %lld "
     "WHERE workflow_id = %s AND details IS NULL",
     "UPDATE jumio_transactions SET status_checks = status_checks + 1, next_check_at = %lld "
     "WHERE workflow_id = %s AND status_checks = %d AND status_rank < 2",
@@ -69,7 +69,7 @@ static const char *const jumio_store_schema_sqlite[] = {
     "account_id VARCHAR(36) NOT NULL, user_id VARCHAR(255) NOT NULL, workflow_key INTEGER NOT NULL, "
     "cir VARCHAR(100) NOT NULL, redirect_url TEXT, jumio_timestamp VARCHAR(40), "
     "status VARCHAR(20) NOT NULL, status_rank INTEGER NOT NULL, callback_token VARCHAR(64), "
-    "details TEXT, decision VARCHAR(20), status_checks INTEGER NOT NULL DEFAULT 0, "
+    "details TEXT, summary TEXT, decision VARCHAR(20), status_checks INTEGER NOT NULL DEFAULT 0, "
     "next_check_at BIGINT, details_claim_until BIGINT NOT NULL DEFAULT 0, "
     "details_attempts INTEGER NOT NULL DEFAULT 0, "
     "created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)",
@@ -90,7 +90,7 @@ static const char *const jumio_store_schema_mysql[] = {
     "account_id CHAR(36) NOT NULL, user_id VARCHAR(255) NOT NULL, workflow_key INT NOT NULL, "
     "cir VARCHAR(100) NOT NULL, redirect_url TEXT, jumio_timestamp VARCHAR(40), "
     "status VARCHAR(20) NOT NULL, status_rank INT NOT NULL, callback_token VARCHAR(64), "
-    "details MEDIUMTEXT, decision VARCHAR(20), status_checks INT NOT NULL DEFAULT 0, "
+    "details MEDIUMTEXT, summary TEXT, decision VARCHAR(20), status_checks INT NOT NULL DEFAULT 0, "
     "next_check_at BIGINT NULL, details_claim_until BIGINT NOT NULL DEFAULT 0, "
     "details_attempts INT NOT NULL DEFAULT 0, "
     "created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, INDEX jumio_transactions_user "
@@ -394,6 +394,7 @@ static void jumio_store_tx_row(jumio_ctx_t *c, jumio_db_t *db, apr_dbd_row_t *ro
     out->decision = jumio_store_col(c, db, row, 10);
     out->status_checks = (v = jumio_store_col(c, db, row, 11)) ? atoi(v) : 0;
     out->created_at = (v = jumio_store_col(c, db, row, 12)) ? apr_atoi64(v) : 0;
+    out->summary = jumio_store_col(c, db, row, 13);
 }
 
 /* 0 found, 1 not found, -1 error. */
@@ -459,10 +460,10 @@ int jumio_store_status(jumio_ctx_t *c, jumio_db_t *db, const char *workflow_id, 
 
 /* Store details and decision once (first writer wins); 0 or -1. */
 int jumio_store_details(jumio_ctx_t *c, jumio_db_t *db, const char *workflow_id,
-                        const char *details, const char *decision)
+                        const char *details, const char *summary, const char *decision)
 {
-    const char *args[4] = { details, decision, jumio_store_now(c), workflow_id };
-    return jumio_store_exec(c, db, JUMIO_ST_DETAILS, NULL, 4, args);
+    const char *args[5] = { details, summary, decision, jumio_store_now(c), workflow_id };
+    return jumio_store_exec(c, db, JUMIO_ST_DETAILS, NULL, 5, args);
 }
 
 /* Claim status check number done+1 of a transaction and set when the next one is due;

@@ -49,6 +49,18 @@ void jumio_work_status_check(jumio_ctx_t *c, jumio_db_t *db, jumio_tx_t *tx)
     json_decref(ans.json);
 }
 
+/* The decision-mode data of details as JSON text in p (kept beside the details so that polls
+ * never parse the details document); NULL on failure. */
+static const char *jumio_work_summary(apr_pool_t *p, json_t *details)
+{
+    json_t *data = jumio_decision_data(details);
+    char *text = data ? json_dumps(data, JSON_COMPACT) : NULL;
+    const char *out = text ? apr_pstrdup(p, text) : NULL;
+    free(text);
+    json_decref(data);
+    return out;
+}
+
 /* Fetch and store the details of a PROCESSED transaction once; 0 when tx->details is set. */
 int jumio_work_fetch_details(jumio_ctx_t *c, jumio_db_t *db, jumio_tx_t *tx)
 {
@@ -63,8 +75,10 @@ int jumio_work_fetch_details(jumio_ctx_t *c, jumio_db_t *db, jumio_tx_t *tx)
     jumio_client_call(c, "GET", JUMIO_SVC_RETRIEVAL, jumio_work_path(c->pool, tx, ""), NULL, &ans);
     if (ans.outcome == JUMIO_UP_OK && (text = json_dumps(ans.json, JSON_COMPACT))) {
         const char *decision = jumio_decision_of_details(ans.json);
-        if (!jumio_store_details(c, db, tx->workflow_id, text, decision)) {
+        const char *summary = jumio_work_summary(c->pool, ans.json);
+        if (summary && !jumio_store_details(c, db, tx->workflow_id, text, summary, decision)) {
             tx->details = apr_pstrdup(c->pool, text);
+            tx->summary = summary;
             tx->decision = decision;
             rc = 0;
         }

@@ -138,6 +138,8 @@ jumio_dir_cfg_t *jumio_config_dir(request_rec *r);
 
 /* ---- HTTP helpers (src/jumio_http.c) ---- */
 
+/* Send JSON text as the answer with status (JSON headers, no-store); always returns OK. */
+int jumio_http_json_text(request_rec *r, int status, const char *text);
 /* Send a JSON answer with status (takes a reference of body); always returns OK. */
 int jumio_http_json(request_rec *r, int status, json_t *body);
 /* Send {"error": code, "message": msg} with status; always returns OK. */
@@ -198,6 +200,7 @@ typedef struct jumio_db jumio_db_t;
 typedef struct {
     const char *workflow_id, *account_id, *user_id, *cir, *redirect_url, *jumio_timestamp;
     const char *status, *callback_token, *details, *decision;
+    const char *summary;         /* decision-mode data (JSON text), made when details are stored */
     int workflow_key, status_checks;
     apr_int64_t created_at, next_check_at;
 } jumio_tx_t;
@@ -227,7 +230,7 @@ int jumio_store_callback(jumio_ctx_t *c, jumio_db_t *db, const jumio_callback_t 
 int jumio_store_status(jumio_ctx_t *c, jumio_db_t *db, const char *workflow_id, const char *status);
 /* Store details and decision once (first writer wins); 0 or -1. */
 int jumio_store_details(jumio_ctx_t *c, jumio_db_t *db, const char *workflow_id,
-                        const char *details, const char *decision);
+                        const char *details, const char *summary, const char *decision);
 /* Claim status check number done+1 and set when the next is due; 1 claimed, 0 taken, -1 error. */
 int jumio_store_claim_check(jumio_ctx_t *c, jumio_db_t *db, const char *workflow_id, int done,
                             apr_int64_t next_at);
