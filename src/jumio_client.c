@@ -293,8 +293,13 @@ static jumio_up_e jumio_client_auth(jumio_ctx_t *c, const char *old, const char 
         return JUMIO_UP_ERROR;
     }
     if (!sc->tokens->token || apr_time_now() >= sc->tokens->refresh_at
-        || (old && !strcmp(old, sc->tokens->token)))
+        || (old && !strcmp(old, sc->tokens->token))) {
         up = jumio_client_token_fetch(c, sc, retry_after);
+        if (up != JUMIO_UP_OK && old && sc->tokens->token && !strcmp(old, sc->tokens->token)) {
+            free(sc->tokens->token);      /* refused by Jumio: never offer it again */
+            sc->tokens->token = NULL;
+        }
+    }
     if (up == JUMIO_UP_OK)
         *header = apr_pstrcat(c->pool, "Authorization: Bearer ", sc->tokens->token, NULL);
     apr_thread_mutex_unlock(sc->tokens->mutex);

@@ -12,7 +12,8 @@ typedef enum { JUMIO_ST_ACCT_GET, JUMIO_ST_ACCT_UPSERT, JUMIO_ST_ACCT_UPSERT_KEE
                JUMIO_ST_TX_INSERT, JUMIO_ST_TX_GET, JUMIO_ST_TX_STATUS, JUMIO_ST_CB_INSERT,
                JUMIO_ST_DETAILS, JUMIO_ST_CLAIM, JUMIO_ST_CLAIM_DETAILS, JUMIO_ST_DUE,
                JUMIO_ST_UNCLAIM_DETAILS, JUMIO_ST_ERASE_CB, JUMIO_ST_ERASE_TX, JUMIO_ST_ERASE_ACCT,
-               JUMIO_ST_COUNTERS, JUMIO_ST_COUNT } jumio_st_e;
+               JUMIO_ST_COUNTERS, JUMIO_ST_CLAIM_DETAILS_ANY, JUMIO_ST_RESCHEDULE,
+               JUMIO_ST_COUNT } jumio_st_e;
 
 struct jumio_db {
     ap_dbd_t *dbd;
@@ -58,7 +59,12 @@ static const char *const jumio_store_sql[JUMIO_ST_COUNT] = {
     "SELECT (SELECT COUNT(*) FROM jumio_transactions), "
     "(SELECT COUNT(*) FROM jumio_transactions WHERE status_rank < 2), "
     "(SELECT COUNT(*) FROM jumio_transactions WHERE status = 'PROCESSED' AND details IS NULL), "
-    "(SELECT COUNT(*) FROM jumio_callbacks), (SELECT COUNT(*) FROM jumio_accounts)"
+    "(SELECT COUNT(*) FROM jumio_callbacks), (SELECT COUNT(*) FROM jumio_accounts)",
+    "UPDATE jumio_transactions SET details_claim_until = %lld, "
+    "details_attempts = details_attempts + 1 WHERE workflow_id = %s AND details IS NULL "
+    "AND status = 'PROCESSED' AND details_claim_until < %lld",
+    "UPDATE jumio_transactions SET next_check_at = %lld WHERE workflow_id = %s "
+    "AND status_checks = %d"
 };
 
 static const char *const jumio_store_schema_sqlite[] = {
@@ -145,7 +151,7 @@ apr_status_t jumio_store_init(apr_pool_t *pconf, server_rec *s)
 }
 
 /* Run schema statements and pragmas on a new connection; 0 or -1 (logged). */
-static int jumio_store_schema(jumio_ctx_t *c, ap_dbd_t *dbd)
+static int jumio_store_schema(jumio_ctx_t *c, ap_dbd_t *dbd, int last)
 {
     const char *const *sql = jumio_store_is_mysql(dbd) ? jumio_store_schema_mysql
                                                        : jumio_store_schema_sqlite;
@@ -161,16 +167,30 @@ static int jumio_store_schema(jumio_ctx_t *c, ap_dbd_t *dbd)
     for (; *sql; sql++) {
         rv = apr_dbd_query(dbd->driver, dbd->handle, &n, *sql);
         if (rv) {
-            jumio_log(c, APLOG_ERR, 0, "mod_jumio: creating the schema failed: %s",
-                          apr_dbd_error(dbd->driver, dbd->handle, rv));
+            jumio_log(c, last ? APLOG_ERR : APLOG_DEBUG, 0, "mod_jumio: creating the schema "
+                      "failed: %s", apr_dbd_error(dbd->driver, dbd->handle, rv));
             return -1;
         }
     }
     return 0;
 }
 
-/* Prepare our statements on this connection (in the connection's pool); 0 or -1. */
-static int jumio_store_prepare(jumio_ctx_t *c, struct jumio_db *db)
+/* Create the schema, trying again briefly when other processes create it at the same moment
+ * (SQLite answers "database schema has changed" or "locked" to the losers); 0 or -1. */
+static int jumio_store_schema_retry(jumio_ctx_t *c, ap_dbd_t *dbd)
+{
+    int attempt;
+    for (attempt = 1; attempt <= 5; attempt++) {
+        if (!jumio_store_schema(c, dbd, attempt == 5))
+            return 0;
+        apr_sleep(apr_time_from_msec(50 * attempt));
+    }
+    return -1;
+}
+
+/* Prepare our statements on this connection (in the connection's pool); 0 or -1. A first,
+ * quiet attempt only logs at debug level: it fails when the tables do not exist yet. */
+static int jumio_store_prepare(jumio_ctx_t *c, struct jumio_db *db, int quiet)
 {
     int i, rv;
     for (i = 0; i < JUMIO_ST_COUNT; i++) {
@@ -179,12 +199,21 @@ static int jumio_store_prepare(jumio_ctx_t *c, struct jumio_db *db)
                         : jumio_store_sql[i];
         rv = apr_dbd_prepare(db->dbd->driver, db->dbd->pool, db->dbd->handle, sql, NULL, &db->st[i]);
         if (rv) {
-            jumio_log(c, APLOG_ERR, 0, "mod_jumio: preparing statement %d failed: %s",
-                          i, apr_dbd_error(db->dbd->driver, db->dbd->handle, rv));
+            jumio_log(c, quiet ? APLOG_DEBUG : APLOG_ERR, 0, "mod_jumio: preparing statement %d "
+                      "failed: %s", i, apr_dbd_error(db->dbd->driver, db->dbd->handle, rv));
             return -1;
         }
     }
     return 0;
+}
+
+/* Statements on a new connection: prepared at once when the tables exist (no write, so a
+ * read-only database still serves polls), else after creating the schema; 0 or -1. */
+static int jumio_store_setup(jumio_ctx_t *c, struct jumio_db *db)
+{
+    if (!jumio_store_prepare(c, db, 1))
+        return 0;
+    return jumio_store_schema_retry(c, db->dbd) || jumio_store_prepare(c, db, 0) ? -1 : 0;
 }
 
 typedef struct {
@@ -246,7 +275,7 @@ jumio_db_t *jumio_store_acquire(jumio_ctx_t *c)
         return db;
     db = apr_pcalloc(dbd->pool, sizeof(*db));
     db->dbd = dbd;
-    if (jumio_store_schema(c, dbd) || jumio_store_prepare(c, db)) {
+    if (jumio_store_setup(c, db)) {
         if (!c->r && jumio_store_dbd_close)
             jumio_store_dbd_close(c->s, dbd);
         return NULL;
@@ -479,17 +508,30 @@ int jumio_store_claim_check(jumio_ctx_t *c, jumio_db_t *db, const char *workflow
     return n == 1;
 }
 
-/* Claim the details fetch of a PROCESSED transaction for `seconds` (at most 10 attempts in all,
- * as Jumio advises); 1 claimed, 0 taken or exhausted, -1 error. */
-int jumio_store_claim_details(jumio_ctx_t *c, jumio_db_t *db, const char *workflow_id, int seconds)
+/* Claim the details fetch of a PROCESSED transaction for `seconds`; the background task
+ * (capped) gives up after 10 attempts in all, as Jumio advises, while a poll of the user may
+ * always try. 1 claimed, 0 taken or exhausted, -1 error. */
+int jumio_store_claim_details(jumio_ctx_t *c, jumio_db_t *db, const char *workflow_id, int seconds,
+                              int capped)
 {
     apr_int64_t now = (apr_int64_t)apr_time_sec(apr_time_now());
     const char *args[3] = { apr_psprintf(c->pool, "%" APR_INT64_T_FMT, now + seconds), workflow_id,
                             apr_psprintf(c->pool, "%" APR_INT64_T_FMT, now) };
     int n = 0;
-    if (jumio_store_exec(c, db, JUMIO_ST_CLAIM_DETAILS, &n, 3, args))
+    if (jumio_store_exec(c, db, capped ? JUMIO_ST_CLAIM_DETAILS : JUMIO_ST_CLAIM_DETAILS_ANY,
+                         &n, 3, args))
         return -1;
     return n == 1;
+}
+
+/* Set when the next status check of a transaction is due (APR_INT64_MAX: never), unless
+ * another worker made check number `done` meanwhile; 0 or -1. */
+int jumio_store_reschedule(jumio_ctx_t *c, jumio_db_t *db, const char *workflow_id, int done,
+                           apr_int64_t next_at)
+{
+    const char *args[3] = { apr_psprintf(c->pool, "%" APR_INT64_T_FMT, next_at), workflow_id,
+                            apr_itoa(c->pool, done) };
+    return jumio_store_exec(c, db, JUMIO_ST_RESCHEDULE, NULL, 3, args);
 }
 
 /* Give up a details claim after a failed fetch, so the next worker may try at once; 0 or -1. */

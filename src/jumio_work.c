@@ -33,10 +33,19 @@ void jumio_work_status_check(jumio_ctx_t *c, jumio_db_t *db, jumio_tx_t *tx)
     int next = jumio_work_schedule(sc, tx->status_checks + 1);
     jumio_answer_t ans;
     const char *status;
-    if (jumio_status_is_final(tx->status) || due < 0 || now - tx->created_at < due
-        || !jumio_util_is_uuid(tx->account_id) || !jumio_util_is_uuid(tx->workflow_id)
-        || jumio_store_claim_check(c, db, tx->workflow_id, tx->status_checks,
-                                   next < 0 ? APR_INT64_MAX : tx->created_at + next) != 1)
+    if (jumio_status_is_final(tx->status) || !jumio_util_is_uuid(tx->account_id)
+        || !jumio_util_is_uuid(tx->workflow_id))
+        return;
+    if (due < 0 || now - tx->created_at < due) {
+        /* due by an older or another node's schedule, not by ours: fix the row's due time so
+         * that it does not hold a place in every background round */
+        if (!c->r)
+            jumio_store_reschedule(c, db, tx->workflow_id, tx->status_checks,
+                                   due < 0 ? APR_INT64_MAX : tx->created_at + due);
+        return;
+    }
+    if (jumio_store_claim_check(c, db, tx->workflow_id, tx->status_checks,
+                                next < 0 ? APR_INT64_MAX : tx->created_at + next) != 1)
         return;
     tx->status_checks++;
     jumio_client_call(c, "GET", JUMIO_SVC_RETRIEVAL, jumio_work_path(c->pool, tx, "/status"),
@@ -70,7 +79,7 @@ int jumio_work_fetch_details(jumio_ctx_t *c, jumio_db_t *db, jumio_tx_t *tx)
     char *text = NULL;
     int rc = -1;
     if (!jumio_util_is_uuid(tx->account_id) || !jumio_util_is_uuid(tx->workflow_id)
-        || jumio_store_claim_details(c, db, tx->workflow_id, hold) != 1)
+        || jumio_store_claim_details(c, db, tx->workflow_id, hold, c->r == NULL) != 1)
         return -1;
     jumio_client_call(c, "GET", JUMIO_SVC_RETRIEVAL, jumio_work_path(c->pool, tx, ""), NULL, &ans);
     if (ans.outcome == JUMIO_UP_OK && (text = json_dumps(ans.json, JSON_COMPACT))) {

@@ -235,7 +235,11 @@ int jumio_store_details(jumio_ctx_t *c, jumio_db_t *db, const char *workflow_id,
 int jumio_store_claim_check(jumio_ctx_t *c, jumio_db_t *db, const char *workflow_id, int done,
                             apr_int64_t next_at);
 /* Claim the details fetch of a PROCESSED transaction for `seconds`; 1 claimed, 0 taken, -1 error. */
-int jumio_store_claim_details(jumio_ctx_t *c, jumio_db_t *db, const char *workflow_id, int seconds);
+int jumio_store_claim_details(jumio_ctx_t *c, jumio_db_t *db, const char *workflow_id, int seconds,
+                              int capped);
+/* Set when the next status check is due (APR_INT64_MAX: never); 0 or -1. */
+int jumio_store_reschedule(jumio_ctx_t *c, jumio_db_t *db, const char *workflow_id, int done,
+                           apr_int64_t next_at);
 /* Give up a details claim after a failed fetch; 0 or -1. */
 int jumio_store_unclaim_details(jumio_ctx_t *c, jumio_db_t *db, const char *workflow_id);
 /* Transactions with background work due at `now` (at most 20); 0 or -1. */

@@ -215,8 +215,6 @@ push @subtests, ['acknowledged intake and callbacks survive a hard kill (SIGKILL
 
 push @subtests, ['fresh database: concurrent first requests all succeed (no 503 while creating the schema)' => sub {
     plan skip_all => 'SQLite only' if db_is_mysql();
-    local $TODO = 'BUG: concurrent schema creation on a fresh SQLite database fails ("database schema has changed" / '
-                . '"database is locked") and answers 503 (src/jumio_store.c)';
     my $failed = 0;
     for my $round (1 .. 3) {
         my $h = extra_httpd(name => "fresh$round", start_servers => 16, workers => 16);

@@ -284,8 +284,6 @@ push @subtests, ['after many failed details attempts, a poll once Jumio is back 
     # as after 10 failed fetches during an outage (each poll or background round counts one)
     rows_of(undef, 'UPDATE jumio_transactions SET details_attempts = 10 WHERE workflow_id = ?', $t->{ref});
     my $d = json_body(poll_tx($t, ua => $ua)) || {};
-    local $TODO = 'BUG: details_attempts < 10 also bars polls: after 10 failed attempts (e.g. a Jumio '
-                . 'outage while the portal polls) the result is never fetched (src/jumio_store.c claim)';
     ok($d->{done}, 'poll: done with the details') or diag($JSON->encode($d));
     is(scalar(tx_calls($t, 'details')), 1, 'the details were fetched');
 }];
