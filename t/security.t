@@ -10,7 +10,7 @@ use lib 't/lib';
 use JumioTest;
 use JumioTest::Suite;
 
-plan tests => 6, need_module('mod_perl.c');
+plan tests => 7, need_module('mod_perl.c');
 
 subtest 'deeply nested and oversized intake bodies' => sub {
     JumioTest::fake_reset();
@@ -81,6 +81,27 @@ subtest 'a JWT with control characters or a huge size in the user claim' => sub 
     $res = request(POST => '/jumio/intake', auth => 'Bearer ' . ('a' x 9000) . '.b.c');
     is($res->code, 400, 'a header over LimitRequestFieldSize: 400 from httpd');
     nothing_sent('user claims');
+};
+
+subtest 'a forged callback: 403, one warning line with the remote address, nothing changed' => sub {
+    JumioTest::fake_reset();
+    my $user = new_user('forge');
+    my $res = request(POST => '/jumio/intake', user => $user);
+    my $ref = (decode_json_body($res) || {})->{transactionReference} // '';
+    my ($tx) = rows('SELECT account_id, status FROM jumio_transactions WHERE workflow_id = ?', $ref);
+    my $logf = Apache::Test::vars('t_logs') . '/error_log';
+    my $before = -s $logf;
+    my $body = { workflowExecution => { id => $ref, status => 'PROCESSED' }, account => { id => $tx->{account_id} } };
+    is_error(JumioTest::callback($body, query => 'jumio_token=' . ('A' x 43)), 403, 'forbidden', 'forged token');
+    is(count_rows('SELECT id FROM jumio_callbacks WHERE workflow_id = ?', $ref), 0, 'nothing logged');
+    is(((rows('SELECT status FROM jumio_transactions WHERE workflow_id = ?', $ref))[0] || {})->{status},
+       'INITIATED', 'status unchanged');
+    open my $fh, '<', $logf or die "$logf: $!";
+    seek $fh, $before, 0;
+    my @lines = grep { /\[jumio:warn\].*callback for \Q$ref\E/ } <$fh>;
+    is(scalar @lines, 1, 'one warning line');
+    like($lines[0] // '', qr/from 127\.0\.0\.1 refused/, 'it names the remote address');
+    unlike($lines[0] // '', qr/AAAAAAAA/, 'it does not echo the token');
 };
 
 subtest 'secrets stay out of the error log' => sub {
