@@ -10,7 +10,7 @@ use lib 't/lib';
 use JumioTest;
 use JumioTest::Suite;
 
-plan tests => 7, need_module('mod_perl.c');
+plan tests => 8, need_module('mod_perl.c');
 
 subtest 'deeply nested and oversized intake bodies' => sub {
     JumioTest::fake_reset();
@@ -102,6 +102,21 @@ subtest 'a forged callback: 403, one warning line with the remote address, nothi
     is(scalar @lines, 1, 'one warning line');
     like($lines[0] // '', qr/from 127\.0\.0\.1 refused/, 'it names the remote address');
     unlike($lines[0] // '', qr/AAAAAAAA/, 'it does not echo the token');
+};
+
+subtest 'Jumio answers: redirects not followed, oversized answers refused' => sub {
+    JumioTest::fake_reset();
+    my $user = new_user('redir');
+    JumioTest::fake_control('account_create',
+        { status => 302, body => '', headers => { Location => "http://127.0.0.1:$PORT/fake/evil" }, times => 1 });
+    is_error(request(POST => '/jumio/intake', user => $user), 502, 'upstream_error', 'account answer 302');
+    is(scalar(grep { ($_->{path} // '') =~ m{/fake/evil} } reqs()), 0, 'the redirect was not followed');
+    my $big = '{"pad":"' . ('x' x (1024 * 1024 + 10)) . '"}';
+    JumioTest::fake_control('account_create',
+        { status => 200, body => $big, content_type => 'application/json', times => 1 });
+    is_error(request(POST => '/jumio/intake', user => $user), 502, 'upstream_error', 'account answer over 1 MiB');
+    nothing_stored($user, 'redirect and oversized answers');
+    JumioTest::fake_control('account_create');
 };
 
 subtest 'secrets stay out of the error log' => sub {
