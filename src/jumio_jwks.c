@@ -18,7 +18,7 @@
 
 #define JUMIO_JWKS_MAX_KEYS 100         /* JWKs in one document */
 #define JUMIO_JWKS_RSA_MIN 256          /* bytes of the modulus: 2048 bits (RFC 7518 3.3) */
-#define JUMIO_JWKS_RSA_MAX 2048         /* 16384 bits */
+#define JUMIO_JWKS_RSA_MAX 1024         /* 8192 bits: larger keys cost seconds of CPU to check */
 #define JUMIO_JWKS_RSA_E_MAX 8          /* bytes of the public exponent */
 
 /* The curve an ES algorithm needs: JWK crv name, OpenSSL group name, coordinate size. */
@@ -113,7 +113,7 @@ static EVP_PKEY *jumio_jwks_fromdata(const char *name, OSSL_PARAM_BLD *bld)
     return pkey;
 }
 
-/* The RSA public key of a JWK with n (2048..16384 bits) and e; NULL when unusable. */
+/* The RSA public key of a JWK with n (2048..8192 bits) and e; NULL when unusable. */
 static EVP_PKEY *jumio_jwks_rsa(apr_pool_t *p, json_t *jwk)
 {
     apr_size_t nlen = 0, elen = 0;

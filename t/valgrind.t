@@ -26,9 +26,9 @@ my $h = JumioTest::Httpd->new(name => 'valgrind', fake => $FAKE, no_start => 1, 
 my $log = $h->dir . '/logs/valgrind.log';
 my $pid = fork // die "fork: $!";
 if (!$pid) {
-    exec 'valgrind', '--leak-check=full', '--show-leak-kinds=definite',
-         '--errors-for-leak-kinds=definite', '--num-callers=30', "--log-file=$log",
-         $JumioTest::Httpd::HTTPD, '-X', '-f', $h->conf_file;
+    { exec 'valgrind', '--leak-check=full', '--show-leak-kinds=definite',
+           '--errors-for-leak-kinds=definite', '--num-callers=30', "--log-file=$log",
+           $JumioTest::Httpd::HTTPD, '-X', '-f', $h->conf_file; }
     POSIX::_exit(127);
 }
 

@@ -354,7 +354,7 @@ START_TEST(jumio_test_jwks_skip_family)
 }
 END_TEST
 
-/* Broken numbers are skipped: small RSA moduli, bad base64url, wrong coordinate sizes and
+/* Broken numbers are skipped: small and huge RSA moduli, bad base64url, wrong coordinate sizes and
  * points off the curve. */
 START_TEST(jumio_test_jwks_skip_numbers)
 {
@@ -367,6 +367,16 @@ START_TEST(jumio_test_jwks_skip_numbers)
                                            JWT_ALG_RS256), 0);
     ck_assert_int_eq(jumio_test_jwks_count("{\"kty\":\"RSA\",\"n\":\"!!!!\",\"e\":\"AQAB\"}",
                                            JWT_ALG_RS256), 0);
+    {
+        /* a modulus over 8192 bits is refused before any key is built (CPU bound) */
+        unsigned char big[1100];
+        memset(big, 0xc5, sizeof(big));
+        ck_assert_int_eq(jumio_test_jwks_count(
+                             apr_psprintf(jumio_test_jwks_pool,
+                                          "{\"kty\":\"RSA\",\"n\":\"%s\",\"e\":\"AQAB\"}",
+                                          jumio_test_jwks_b64(big, sizeof(big))),
+                             JWT_ALG_RS256), 0);
+    }
     ck_assert_int_eq(jumio_test_jwks_count(
                          apr_psprintf(jumio_test_jwks_pool, "{\"kty\":\"RSA\",\"n\":\"%s\"}",
                                       jumio_test_jwks_bn(jumio_test_jwks_keys.rsa,
