@@ -207,10 +207,28 @@ static int jumio_store_prepare(jumio_ctx_t *c, struct jumio_db *db, int quiet)
     return 0;
 }
 
+/* SQLite waits up to 3 s for a lock held by another process before answering "busy" (the
+ * APR driver adds its own 1.5 s of retries): writers queue up under load instead of failing. */
+static void jumio_store_sqlite_busy(jumio_ctx_t *c, ap_dbd_t *dbd)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    int rv = apr_dbd_select(dbd->driver, c->pool, dbd->handle, &res, "PRAGMA busy_timeout=3000", 0);
+    if (rv) {
+        jumio_log(c, APLOG_WARNING, 0, "mod_jumio: PRAGMA busy_timeout failed: %s",
+                  apr_dbd_error(dbd->driver, dbd->handle, rv));
+        return;
+    }
+    while (apr_dbd_get_row(dbd->driver, c->pool, res, &row, -1) != -1)
+        ;
+}
+
 /* Statements on a new connection: prepared at once when the tables exist (no write, so a
  * read-only database still serves polls), else after creating the schema; 0 or -1. */
 static int jumio_store_setup(jumio_ctx_t *c, struct jumio_db *db)
 {
+    if (!jumio_store_is_mysql(db->dbd))
+        jumio_store_sqlite_busy(c, db->dbd);
     if (!jumio_store_prepare(c, db, 1))
         return 0;
     return jumio_store_schema_retry(c, db->dbd) || jumio_store_prepare(c, db, 0) ? -1 : 0;
