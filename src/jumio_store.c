@@ -150,6 +150,14 @@ apr_status_t jumio_store_init(apr_pool_t *pconf, server_rec *s)
     return APR_SUCCESS;
 }
 
+/* Log a failed schema step (at debug level while another try will follow); -1. */
+static int jumio_store_schema_failed(jumio_ctx_t *c, ap_dbd_t *dbd, int last, const char *sql)
+{
+    jumio_log(c, last ? APLOG_ERR : APLOG_DEBUG, 0, "mod_jumio: creating the schema failed "
+              "(%.40s): %s", sql, apr_dbd_error(dbd->driver, dbd->handle, 0));
+    return -1;
+}
+
 /* Run schema statements and pragmas on a new connection; 0 or -1 (logged). */
 static int jumio_store_schema(jumio_ctx_t *c, ap_dbd_t *dbd, int last)
 {
@@ -164,13 +172,21 @@ static int jumio_store_schema(jumio_ctx_t *c, ap_dbd_t *dbd, int last)
             if (strcasecmp(apr_dbd_get_entry(dbd->driver, row, 0), "wal"))
                 jumio_log(c, APLOG_WARNING, 0, "mod_jumio: SQLite WAL mode not set");
     }
+    /* SQLite: all tables and indexes in one transaction, so that no other connection prepares
+     * its statements on a half-made schema (they would then fail with "schema has changed") */
+    if (!jumio_store_is_mysql(dbd) && apr_dbd_query(dbd->driver, dbd->handle, &n, "BEGIN IMMEDIATE"))
+        return jumio_store_schema_failed(c, dbd, last, "BEGIN IMMEDIATE");
     for (; *sql; sql++) {
         rv = apr_dbd_query(dbd->driver, dbd->handle, &n, *sql);
         if (rv) {
-            jumio_log(c, last ? APLOG_ERR : APLOG_DEBUG, 0, "mod_jumio: creating the schema "
-                      "failed: %s", apr_dbd_error(dbd->driver, dbd->handle, rv));
-            return -1;
+            if (!jumio_store_is_mysql(dbd))
+                apr_dbd_query(dbd->driver, dbd->handle, &n, "ROLLBACK");
+            return jumio_store_schema_failed(c, dbd, last, *sql);
         }
+    }
+    if (!jumio_store_is_mysql(dbd) && apr_dbd_query(dbd->driver, dbd->handle, &n, "COMMIT")) {
+        apr_dbd_query(dbd->driver, dbd->handle, &n, "ROLLBACK");
+        return jumio_store_schema_failed(c, dbd, last, "COMMIT");
     }
     return 0;
 }
