@@ -1,7 +1,13 @@
 /* mod_jumio.c - module record, directive table and hooks of mod_jumio (Jumio identity
  * verification for Apache-hosted portals). The work itself lives in src/. */
 #define JUMIO_MODULE_MAIN
-#include "mod_jumio.h"
+#include "jumio.h"
+#include "config.h"
+#include "client.h"
+#include "store/store.h"
+#include "watchdog.h"
+#include "jwks_cache.h"
+#include "handle/handle.h"
 #include <http_request.h>
 #include <http_core.h>
 #include <http_main.h>

@@ -23,7 +23,7 @@
 #include <apr_general.h>
 #include <apr_pools.h>
 
-#include "jumio_core.h"
+#include "core/core.h"
 
 /* A broken invariant: print why and abort, so libFuzzer records the input as a crash. */
 #define FUZZ_ASSERT(cond)                                                                  \

@@ -9,7 +9,7 @@
 #include <apr_tables.h>
 #include <check.h>
 
-#include "jumio_core.h"
+#include "core/core.h"
 
 #define WF "0b0c0d0e-1111-4222-8333-444455556666"
 #define AC "a1b2c3d4-aaaa-4bbb-9ccc-ddddeeeeffff"

@@ -15,7 +15,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
-#include "jumio_core.h"
+#include "core/core.h"
 
 /* Keys made once per run (unchecked fixture). */
 static struct {

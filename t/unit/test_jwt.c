@@ -12,7 +12,7 @@
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
 
-#include "jumio_core.h"
+#include "core/core.h"
 
 #define NOW ((apr_int64_t)1700000000)
 #define T "%" APR_INT64_T_FMT          /* printf format of NOW */

@@ -5,7 +5,7 @@
 #include <apr_pools.h>
 #include <check.h>
 
-#include "jumio_core.h"
+#include "core/core.h"
 
 static apr_pool_t *jumio_test_pool;
 

@@ -1,6 +1,13 @@
 /* jumio_handler_status.c - GET status: health of the module (database, Jumio's health check,
  * row counters) as JSON or, with ?format=prometheus, as Prometheus text (SPEC §2). */
-#include "mod_jumio.h"
+#include "handle/handle.h"
+#include "config.h"
+#include "http.h"
+#include "user.h"
+#include "client.h"
+#include "store/store.h"
+#include "work.h"
+#include "core/core.h"
 #include <http_protocol.h>
 #include <apr_strings.h>
 

@@ -14,7 +14,7 @@
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 
-#include "jumio_core.h"
+#include "core/core.h"
 
 #define JUMIO_JWKS_MAX_KEYS 100         /* JWKs in one document */
 #define JUMIO_JWKS_RSA_MIN 256          /* bytes of the modulus: 2048 bits (RFC 7518 3.3) */

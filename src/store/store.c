@@ -1,6 +1,6 @@
 /* jumio_store.c - storage over mod_dbd: schema creation, per-connection prepared statements,
  * and the reads and writes of the handlers, each write in one DB transaction. */
-#include "mod_jumio.h"
+#include "store/store.h"
 #include <apr_strings.h>
 #include <apr_optional.h>
 #include <apr_dbd.h>

@@ -1,5 +1,6 @@
 /* jumio_config.c - directive parsing, per-server and per-directory config, merging, checks. */
-#include "mod_jumio.h"
+#include "config.h"
+#include "core/core.h"
 #include <apr_strings.h>
 #include <apr_file_io.h>
 #include <apr_lib.h>

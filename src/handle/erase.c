@@ -1,6 +1,13 @@
 /* jumio_handler_erase.c - DELETE erase: the user's account is deleted at Jumio (Deletion API),
  * then every local row of that user (SPEC §2). */
-#include "mod_jumio.h"
+#include "handle/handle.h"
+#include "config.h"
+#include "http.h"
+#include "user.h"
+#include "client.h"
+#include "store/store.h"
+#include "work.h"
+#include "core/core.h"
 #include <http_protocol.h>
 #include <apr_strings.h>
 

@@ -1,6 +1,13 @@
 /* jumio_handler_callback.c - POST callback from Jumio: validate, check the signing token,
  * log it and move the status forward; answer 200 at once, never calling Jumio (SPEC §2). */
-#include "mod_jumio.h"
+#include "handle/handle.h"
+#include "config.h"
+#include "http.h"
+#include "user.h"
+#include "client.h"
+#include "store/store.h"
+#include "work.h"
+#include "core/core.h"
 #include <http_protocol.h>
 #include <apr_strings.h>
 

@@ -9,7 +9,7 @@
 #include <apr_strings.h>
 #include <jwt.h>
 
-#include "jumio_core.h"
+#include "core/core.h"
 
 #define JUMIO_JWT_MAX_LEN 8192          /* bytes of a compact token */
 #define JUMIO_JWT_MAX_USER 255          /* bytes of the user id */

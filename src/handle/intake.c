@@ -1,6 +1,13 @@
 /* jumio_handler_intake.c - POST intake: verify the user, create/update the Jumio account with
  * the workflow, store the transaction, answer the web client link (SPEC §2). */
-#include "mod_jumio.h"
+#include "handle/handle.h"
+#include "config.h"
+#include "http.h"
+#include "user.h"
+#include "client.h"
+#include "store/store.h"
+#include "work.h"
+#include "core/core.h"
 #include <http_protocol.h>
 #include <apr_strings.h>
 

@@ -1,5 +1,5 @@
 /* jumio_http.c - answering the portal: JSON bodies, errors, method checks, body reading. */
-#include "mod_jumio.h"
+#include "http.h"
 #include <http_protocol.h>
 #include <apr_strings.h>
 #include <apr_lib.h>

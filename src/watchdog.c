@@ -2,7 +2,10 @@
  * fetches details of PROCESSED transactions and asks the Status API on schedule for
  * transactions whose callback did not arrive. Rows are claimed in the database, so several
  * nodes never do the same piece of work twice. */
-#include "mod_jumio.h"
+#include "watchdog.h"
+#include "config.h"
+#include "store/store.h"
+#include "work.h"
 #include <apr_atomic.h>
 #include <apr_optional.h>
 #include <apr_thread_mutex.h>

@@ -1,6 +1,9 @@
 /* jumio_work.c - the retrieval work shared by poll (on demand) and the background task:
  * Status API checks on Jumio's schedule and the one-time details fetch (KYX guide, Retrieval). */
-#include "mod_jumio.h"
+#include "work.h"
+#include "client.h"
+#include "watchdog.h"
+#include "core/core.h"
 #include <apr_strings.h>
 
 /* Jumio's recommended retrieval timings, seconds after creation. */

@@ -4,7 +4,10 @@
  * cannot make us hammer the provider. A failed read keeps the keys already known (they keep
  * working while the provider is down) and is not retried for a minute. Parsing is in
  * jumio_jwks.c; the fetch is jumio_client_fetch (no credentials, 1 MiB cap). */
-#include "mod_jumio.h"
+#include "jwks_cache.h"
+#include "config.h"
+#include "client.h"
+#include "core/core.h"
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
 

@@ -1,5 +1,9 @@
 /* jumio_user.c - who is asking: the user id from a verified JWT or from r->user. */
-#include "mod_jumio.h"
+#include "user.h"
+#include "config.h"
+#include "http.h"
+#include "jwks_cache.h"
+#include "core/core.h"
 #include <apr_strings.h>
 
 /* The bearer token of the Authorization header, or NULL. */

@@ -12,7 +12,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "jumio_core.h"
+#include "core/core.h"
 
 #define JUMIO_UUID_LEN 36
 #define JUMIO_UUID_BYTES 16

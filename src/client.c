@@ -1,6 +1,8 @@
 /* jumio_client.c - talking to Jumio over libcurl: reused handles, OAuth2 token cache,
  * authenticated calls, and the mapping of failures to answers for the portal (SPEC §3). */
-#include "mod_jumio.h"
+#include "client.h"
+#include "http.h"
+#include "core/core.h"
 #include <apr_strings.h>
 #include <apr_lib.h>
 #include <curl/curl.h>

@@ -9,7 +9,7 @@
 #include <apr_strings.h>
 #include <apr_escape.h>
 
-#include "jumio_core.h"
+#include "core/core.h"
 
 #define JUMIO_JSON_MAX_DEPTH 32         /* far more than any Jumio document needs */
 #define JUMIO_ERROR_TEXT_MAX 200        /* bytes of a Jumio error text kept for the log */

@@ -1,6 +1,13 @@
 /* jumio_handler_poll.c - GET poll: the owner's transaction state; on PROCESSED the details are
  * fetched once from the Retrieval API and answered per JumioPollData (SPEC §2). */
-#include "mod_jumio.h"
+#include "handle/handle.h"
+#include "config.h"
+#include "http.h"
+#include "user.h"
+#include "client.h"
+#include "store/store.h"
+#include "work.h"
+#include "core/core.h"
 #include <http_protocol.h>
 #include <apr_strings.h>
 

@@ -1,0 +1,32 @@
+/* client.h - talking to Jumio over libcurl (src/client.c). */
+#ifndef JUMIO_CLIENT_H
+#define JUMIO_CLIENT_H
+
+#include "jumio.h"
+#include "config.h"
+#include <jansson.h>
+
+typedef enum { JUMIO_UP_OK, JUMIO_UP_NOT_FOUND, JUMIO_UP_REJECTED, JUMIO_UP_ERROR,
+               JUMIO_UP_TIMEOUT, JUMIO_UP_BUSY } jumio_up_e;
+
+typedef struct {
+    jumio_up_e outcome;
+    long http_status;
+    json_t *json;              /* parsed body on JUMIO_UP_OK (caller json_decref) */
+    const char *retry_after;   /* on JUMIO_UP_BUSY */
+} jumio_answer_t;
+
+/* Process-wide setup/teardown (post_config / child_init). */
+apr_status_t jumio_client_global_init(apr_pool_t *pconf, server_rec *s);
+void jumio_client_child_init(apr_pool_t *pchild, server_rec *s);
+/* One authenticated business call: method (GET/POST/PUT/DELETE), service base + path, optional
+ * JSON body. Handles the token (cached, refreshed once on 401) and classifies the answer. */
+void jumio_client_call(jumio_ctx_t *c, const char *method, jumio_svc_e svc, const char *path,
+                       json_t *body, jumio_answer_t *ans);
+/* Plain GET of a URL without Jumio credentials (JWKS documents); APR_SUCCESS or an error. */
+apr_status_t jumio_client_fetch(jumio_ctx_t *c, const char *url, long *status, const char **body,
+                                apr_size_t *len);
+/* Answer the portal for a failed call (502/503/504 per SPEC §3); returns OK. */
+int jumio_client_fail(request_rec *r, const jumio_answer_t *ans);
+
+#endif

@@ -1,0 +1,19 @@
+/* work.h - retrieval work shared by poll and the background task (src/work.c). */
+#ifndef JUMIO_WORK_H
+#define JUMIO_WORK_H
+
+#include "jumio.h"
+#include "config.h"
+#include "store/store.h"
+
+/* Seconds after creation when status check n is due, or -1 when no check n remains. */
+int jumio_work_schedule(const jumio_srv_cfg_t *sc, int n);
+/* Ask the Status API once when the next scheduled check of a non-final transaction is due;
+ * moves tx->status forward. */
+void jumio_work_status_check(jumio_ctx_t *c, jumio_db_t *db, jumio_tx_t *tx);
+/* Fetch and store the details of a PROCESSED transaction once; 0 when tx->details is set. */
+int jumio_work_fetch_details(jumio_ctx_t *c, jumio_db_t *db, jumio_tx_t *tx);
+/* One background round: every transaction with work due now. */
+void jumio_work_round(jumio_ctx_t *c, jumio_db_t *db);
+
+#endif
