@@ -6,7 +6,8 @@
 #include "client.h"
 #include "store/store.h"
 #include "watchdog.h"
-#include "jwks_cache.h"
+#include "proc.h"
+#include "http.h"
 #include "handle/handle.h"
 #include <http_request.h>
 #include <http_core.h>
@@ -72,21 +73,39 @@ static const command_rec jumio_cmds[] = {
     { NULL, { NULL }, NULL, 0, 0, NULL }
 };
 
-/* Route the request to the handler named by SetHandler. */
+/* The handlers: SetHandler name, the one method allowed (Allow of the 405), the function. */
+static const struct {
+    const char *name;
+    int method;
+    const char *allow;
+    jumio_handler_fn *fn;
+} jumio_handlers[] = {
+    { "jumio-intake", M_POST, "POST", jumio_handle_intake },
+    { "jumio-callback", M_POST, "POST", jumio_handle_callback },
+    { "jumio-poll", M_GET, "GET", jumio_handle_poll },
+    { "jumio-status", M_GET, "GET", jumio_handle_health },
+    { "jumio-erase", M_DELETE, "DELETE", jumio_handle_erase },
+};
+
+/* Route the request to the handler named by SetHandler after the method check (HEAD is not
+ * GET here: every answer has a body worth reading). */
 static int jumio_handler(request_rec *r)
 {
-    if (!r->handler)
-        return DECLINED;
-    if (!strcmp(r->handler, "jumio-intake"))
-        return jumio_handler_intake(r);
-    if (!strcmp(r->handler, "jumio-callback"))
-        return jumio_handler_callback(r);
-    if (!strcmp(r->handler, "jumio-poll"))
-        return jumio_handler_poll(r);
-    if (!strcmp(r->handler, "jumio-status"))
-        return jumio_handler_status(r);
-    if (!strcmp(r->handler, "jumio-erase"))
-        return jumio_handler_erase(r);
+    jumio_req_t q;
+    apr_size_t i;
+    for (i = 0; r->handler && i < sizeof(jumio_handlers) / sizeof(jumio_handlers[0]); i++) {
+        if (strcmp(r->handler, jumio_handlers[i].name))
+            continue;
+        if (r->method_number != jumio_handlers[i].method || r->header_only)
+            return jumio_http_method_fail(r, jumio_handlers[i].allow);
+        q.r = r;
+        q.c.pool = r->pool;
+        q.c.s = r->server;
+        q.c.r = r;
+        q.sc = jumio_config_srv(r);
+        q.dc = jumio_config_dir(r);
+        return jumio_handlers[i].fn(&q);
+    }
     return DECLINED;
 }
 
@@ -104,13 +123,11 @@ static int jumio_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
     return OK;
 }
 
-/* Per-child state: curl handle pool, token caches and JWKS key caches. */
+/* Per-child state (src/proc.c) and the background task's stop at child exit. */
 static void jumio_child_init(apr_pool_t *pchild, server_rec *s)
 {
-    jumio_client_child_init(pchild, s);
+    jumio_proc_child_init(pchild, s);
     jumio_watchdog_child_init(pchild, s);
-    jumio_status_child_init(pchild, s);
-    jumio_jwks_child_init(pchild, s);
 }
 
 /* Hook registration. */

@@ -1,6 +1,7 @@
 /* jumio_client.c - talking to Jumio over libcurl: reused handles, OAuth2 token cache,
  * authenticated calls, and the mapping of failures to answers for the portal (SPEC §3). */
 #include "client.h"
+#include "proc.h"
 #include "http.h"
 #include "core/core.h"
 #include <apr_strings.h>
@@ -8,12 +9,6 @@
 #include <curl/curl.h>
 
 #define JUMIO_CLIENT_MAX_ANSWER (1024 * 1024)
-#define JUMIO_CLIENT_IDLE_MAX   32
-
-/* Idle easy handles of this process, kept for keep-alive and TLS session reuse. */
-static apr_thread_mutex_t *jumio_client_mutex;
-static CURL *jumio_client_idle[JUMIO_CLIENT_IDLE_MAX];
-static int jumio_client_nidle;
 
 typedef struct {
     apr_pool_t *pool;
@@ -49,50 +44,15 @@ apr_status_t jumio_client_global_init(apr_pool_t *pconf, server_rec *s)
     return APR_SUCCESS;
 }
 
-/* Free the idle handles and cached tokens of this child. */
-static apr_status_t jumio_client_child_cleanup(void *data)
-{
-    server_rec *s;
-    while (jumio_client_nidle > 0)
-        curl_easy_cleanup(jumio_client_idle[--jumio_client_nidle]);
-    for (s = data; s; s = s->next) {
-        jumio_srv_cfg_t *sc = ap_get_module_config(s->module_config, &jumio_module);
-        if (sc->tokens && sc->tokens->token) {
-            memset(sc->tokens->token, 0, strlen(sc->tokens->token));
-            free(sc->tokens->token);
-            sc->tokens->token = NULL;
-        }
-    }
-    return APR_SUCCESS;
-}
-
-/* Per-child state: nothing inherited over fork is used (handles are made here, lazily). */
-void jumio_client_child_init(apr_pool_t *pchild, server_rec *s)
-{
-    server_rec *v;
-    apr_status_t rv;
-    jumio_client_nidle = 0;
-    rv = apr_thread_mutex_create(&jumio_client_mutex, APR_THREAD_MUTEX_DEFAULT, pchild);
-    if (rv != APR_SUCCESS)
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "mod_jumio: cannot create the handle mutex");
-    for (v = s; v; v = v->next) {
-        jumio_srv_cfg_t *sc = ap_get_module_config(v->module_config, &jumio_module);
-        sc->tokens = apr_pcalloc(pchild, sizeof(*sc->tokens));
-        rv = apr_thread_mutex_create(&sc->tokens->mutex, APR_THREAD_MUTEX_DEFAULT, pchild);
-        if (rv != APR_SUCCESS)
-            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, v, "mod_jumio: cannot create the token mutex");
-    }
-    apr_pool_cleanup_register(pchild, s, jumio_client_child_cleanup, apr_pool_cleanup_null);
-}
-
 /* An easy handle from the idle list, or a new one. */
 static CURL *jumio_client_handle_get(void)
 {
+    jumio_handles_t *hs = jumio_proc_handles();
     CURL *h = NULL;
-    if (jumio_client_mutex && apr_thread_mutex_lock(jumio_client_mutex) == APR_SUCCESS) {
-        if (jumio_client_nidle > 0)
-            h = jumio_client_idle[--jumio_client_nidle];
-        apr_thread_mutex_unlock(jumio_client_mutex);
+    if (hs->mutex && apr_thread_mutex_lock(hs->mutex) == APR_SUCCESS) {
+        if (hs->nidle > 0)
+            h = hs->idle[--hs->nidle];
+        apr_thread_mutex_unlock(hs->mutex);
     }
     return h ? h : curl_easy_init();
 }
@@ -100,13 +60,14 @@ static CURL *jumio_client_handle_get(void)
 /* Give a handle back (kept alive) or free it when the idle list is full. */
 static void jumio_client_handle_put(CURL *h)
 {
+    jumio_handles_t *hs = jumio_proc_handles();
     curl_easy_reset(h);
-    if (jumio_client_mutex && apr_thread_mutex_lock(jumio_client_mutex) == APR_SUCCESS) {
-        if (jumio_client_nidle < JUMIO_CLIENT_IDLE_MAX) {
-            jumio_client_idle[jumio_client_nidle++] = h;
+    if (hs->mutex && apr_thread_mutex_lock(hs->mutex) == APR_SUCCESS) {
+        if (hs->nidle < JUMIO_PROC_IDLE_MAX) {
+            hs->idle[hs->nidle++] = h;
             h = NULL;
         }
-        apr_thread_mutex_unlock(jumio_client_mutex);
+        apr_thread_mutex_unlock(hs->mutex);
     }
     if (h)
         curl_easy_cleanup(h);
@@ -159,8 +120,8 @@ static CURLcode jumio_client_setup(jumio_ctx_t *c, CURL *h, const jumio_client_r
                                    struct curl_slist *hdrs, jumio_client_sink_t *k)
 {
     const jumio_srv_cfg_t *sc = jumio_config_srv_of(c);
-    long total = sc->timeout > 0 ? sc->timeout : JUMIO_DEFAULT_TIMEOUT;
-    long conn = sc->connect_timeout > 0 ? sc->connect_timeout : JUMIO_DEFAULT_CONNECT;
+    long total = jumio_config_timeout(sc);
+    long conn = jumio_config_connect_timeout(sc);
     CURLcode rc;
     JUMIO_SETOPT(h, CURLOPT_URL, q->url);
     JUMIO_SETOPT(h, CURLOPT_NOSIGNAL, 1L);
@@ -238,7 +199,7 @@ static CURLcode jumio_client_perform(jumio_ctx_t *c, const jumio_client_req_t *q
 
 /* Fetch a new OAuth2 token into the cache (the caller holds the token mutex). */
 static jumio_up_e jumio_client_token_fetch(jumio_ctx_t *c, jumio_srv_cfg_t *sc,
-                                           const char **retry_after)
+                                           jumio_token_cache_t *tc, const char **retry_after)
 {
     jumio_client_req_t q = { "POST", NULL, NULL, "application/x-www-form-urlencoded",
                              sc->client_id, sc->client_secret,
@@ -271,12 +232,12 @@ static jumio_up_e jumio_client_token_fetch(jumio_ctx_t *c, jumio_srv_cfg_t *sc,
         json_decref(ans);
         return JUMIO_UP_ERROR;
     }
-    free(sc->tokens->token);
-    sc->tokens->token = strdup(json_string_value(tok));
+    free(tc->token);
+    tc->token = strdup(json_string_value(tok));
     /* reused until 60 s before it expires (a token of 60 s or less is used for one call) */
-    sc->tokens->refresh_at = apr_time_now() + apr_time_from_sec(json_integer_value(exp) - 60);
+    tc->refresh_at = apr_time_now() + apr_time_from_sec(json_integer_value(exp) - 60);
     json_decref(ans);
-    return sc->tokens->token ? JUMIO_UP_OK : JUMIO_UP_ERROR;
+    return tc->token ? JUMIO_UP_OK : JUMIO_UP_ERROR;
 }
 
 /* "Authorization: ..." header for a business call, from the cache or a fresh token.
@@ -285,26 +246,27 @@ static jumio_up_e jumio_client_auth(jumio_ctx_t *c, const char *old, const char 
                                     const char **retry_after)
 {
     jumio_srv_cfg_t *sc = jumio_config_srv_of(c);
+    jumio_proc_t *pr = jumio_proc_of(sc);
+    jumio_token_cache_t *tc = pr ? &pr->tokens : NULL;
     jumio_up_e up = JUMIO_UP_OK;
     if (sc->auth == JUMIO_AUTH_BASIC) {
         *header = NULL;
         return JUMIO_UP_OK;
     }
-    if (!sc->client_id || !sc->tokens || apr_thread_mutex_lock(sc->tokens->mutex) != APR_SUCCESS) {
+    if (!sc->client_id || !tc || !tc->mutex || apr_thread_mutex_lock(tc->mutex) != APR_SUCCESS) {
         jumio_log(c, APLOG_ERR, 0, "mod_jumio: JumioClientId/Secret not set");
         return JUMIO_UP_ERROR;
     }
-    if (!sc->tokens->token || apr_time_now() >= sc->tokens->refresh_at
-        || (old && !strcmp(old, sc->tokens->token))) {
-        up = jumio_client_token_fetch(c, sc, retry_after);
-        if (up != JUMIO_UP_OK && old && sc->tokens->token && !strcmp(old, sc->tokens->token)) {
-            free(sc->tokens->token);      /* refused by Jumio: never offer it again */
-            sc->tokens->token = NULL;
+    if (!tc->token || apr_time_now() >= tc->refresh_at || (old && !strcmp(old, tc->token))) {
+        up = jumio_client_token_fetch(c, sc, tc, retry_after);
+        if (up != JUMIO_UP_OK && old && tc->token && !strcmp(old, tc->token)) {
+            free(tc->token);      /* refused by Jumio: never offer it again */
+            tc->token = NULL;
         }
     }
     if (up == JUMIO_UP_OK)
-        *header = apr_pstrcat(c->pool, "Authorization: Bearer ", sc->tokens->token, NULL);
-    apr_thread_mutex_unlock(sc->tokens->mutex);
+        *header = apr_pstrcat(c->pool, "Authorization: Bearer ", tc->token, NULL);
+    apr_thread_mutex_unlock(tc->mutex);
     return up;
 }
 
@@ -376,24 +338,20 @@ static void jumio_client_call_once(jumio_ctx_t *c, const char *method, jumio_svc
     jumio_client_classify(c, &q, status, &k, ans);
 }
 
-/* Answer the portal for a failed call (502/503/504 per SPEC §3); returns OK. */
+/* Answer the portal for a failed call (502/503/504, docs/DESIGN.md "Error answers"); OK. */
 int jumio_client_fail(request_rec *r, const jumio_answer_t *ans)
 {
     switch (ans->outcome) {
     case JUMIO_UP_REJECTED:
-        return jumio_http_error(r, HTTP_BAD_GATEWAY, "upstream_rejected",
-                                "Jumio rejected the request.");
+        return jumio_http_fail(r, JUMIO_E_UPSTREAM_REJECTED);
     case JUMIO_UP_TIMEOUT:
-        return jumio_http_error(r, HTTP_GATEWAY_TIME_OUT, "upstream_timeout",
-                                "Jumio did not answer in time.");
+        return jumio_http_fail(r, JUMIO_E_UPSTREAM_TIMEOUT);
     case JUMIO_UP_BUSY:
         apr_table_setn(r->err_headers_out, "Retry-After",
                        ans->retry_after ? ans->retry_after : "5");
-        return jumio_http_error(r, HTTP_SERVICE_UNAVAILABLE, "upstream_busy",
-                                "Jumio is busy; try again later.");
+        return jumio_http_fail(r, JUMIO_E_UPSTREAM_BUSY);
     default:
-        return jumio_http_error(r, HTTP_BAD_GATEWAY, "upstream_error",
-                                "Jumio could not be reached or gave an unusable answer.");
+        return jumio_http_fail(r, JUMIO_E_UPSTREAM_ERROR);
     }
 }
 

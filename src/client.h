@@ -16,9 +16,8 @@ typedef struct {
     const char *retry_after;   /* on JUMIO_UP_BUSY */
 } jumio_answer_t;
 
-/* Process-wide setup/teardown (post_config / child_init). */
+/* curl_global_init once per configuration cycle (post_config). */
 apr_status_t jumio_client_global_init(apr_pool_t *pconf, server_rec *s);
-void jumio_client_child_init(apr_pool_t *pchild, server_rec *s);
 /* One authenticated business call: method (GET/POST/PUT/DELETE), service base + path, optional
  * JSON body. Handles the token (cached, refreshed once on 401) and classifies the answer. */
 void jumio_client_call(jumio_ctx_t *c, const char *method, jumio_svc_e svc, const char *path,

@@ -7,6 +7,17 @@
 #include <apr_env.h>
 #include <jwt.h>
 
+#define JUMIO_DEFAULT_MAX_BODY   (16 * 1024)
+#define JUMIO_DEFAULT_TIMEOUT    10
+#define JUMIO_DEFAULT_CONNECT    3
+#define JUMIO_DEFAULT_LEEWAY     60
+#define JUMIO_DEFAULT_WORKFLOW   3
+#define JUMIO_DEFAULT_BACKGROUND 2
+
+/* Jumio's recommended retrieval timings, seconds after creation. */
+static const int jumio_default_schedule[] = { 40, 60, 100, 160, 240, 340, 460, 600, 760, 940 };
+#define JUMIO_DEFAULT_SCHEDULE_STEPS 10
+
 static const char *const jumio_svc_names[JUMIO_SVC_COUNT] = {
     "auth", "account", "api", "retrieval", "status"
 };
@@ -263,7 +274,7 @@ const char *jumio_config_set_timeout(cmd_parms *cmd, void *d, const char *total,
     if (c == -1 || c == 0 || c > t)
         return jumio_config_err(cmd, "connect timeout must be 1..total seconds", conn);
     sc->timeout = (int)t;
-    sc->connect_timeout = c > 0 ? (int)c : (t < JUMIO_DEFAULT_CONNECT ? (int)t : JUMIO_DEFAULT_CONNECT);
+    sc->connect_timeout = c > 0 ? (int)c : 0;   /* 0: derived from the total */
     return NULL;
 }
 
@@ -566,4 +577,77 @@ jumio_dir_cfg_t *jumio_config_dir(request_rec *r)
 jumio_srv_cfg_t *jumio_config_srv_of(jumio_ctx_t *c)
 {
     return ap_get_module_config(c->s->module_config, &jumio_module);
+}
+
+/* JumioTimeout total seconds (default 10). */
+int jumio_config_timeout(const jumio_srv_cfg_t *sc)
+{
+    return sc->timeout > 0 ? sc->timeout : JUMIO_DEFAULT_TIMEOUT;
+}
+
+/* JumioTimeout connect seconds: as given, else 3 but never above the total. */
+int jumio_config_connect_timeout(const jumio_srv_cfg_t *sc)
+{
+    int total = jumio_config_timeout(sc);
+    if (sc->connect_timeout > 0)
+        return sc->connect_timeout;
+    return total < JUMIO_DEFAULT_CONNECT ? total : JUMIO_DEFAULT_CONNECT;
+}
+
+/* JumioJWTLeeway seconds (default 60). */
+int jumio_config_leeway(const jumio_srv_cfg_t *sc)
+{
+    return sc->jwt_leeway >= 0 ? sc->jwt_leeway : JUMIO_DEFAULT_LEEWAY;
+}
+
+/* JumioJWTUserClaim (default "sub"). */
+const char *jumio_config_user_claim(const jumio_srv_cfg_t *sc)
+{
+    return sc->jwt_user_claim ? sc->jwt_user_claim : "sub";
+}
+
+/* JumioBackgroundInterval seconds (default 2, 0 off). */
+int jumio_config_background(const jumio_srv_cfg_t *sc)
+{
+    return sc->background_interval >= 0 ? sc->background_interval : JUMIO_DEFAULT_BACKGROUND;
+}
+
+/* Seconds after creation when status check n is due, or -1 when no check n remains. */
+int jumio_config_schedule(const jumio_srv_cfg_t *sc, int n)
+{
+    if (n < 0)
+        return -1;
+    if (sc->schedule)
+        return n < sc->schedule->nelts ? APR_ARRAY_IDX(sc->schedule, n, int) : -1;
+    return n < JUMIO_DEFAULT_SCHEDULE_STEPS ? jumio_default_schedule[n] : -1;
+}
+
+/* JumioMaxBody bytes (default 16 KiB). */
+apr_off_t jumio_config_max_body(const jumio_dir_cfg_t *dc)
+{
+    return dc->max_body > 0 ? dc->max_body : JUMIO_DEFAULT_MAX_BODY;
+}
+
+/* JumioWorkflowKey (default 3). */
+int jumio_config_workflow_key(const jumio_dir_cfg_t *dc)
+{
+    return dc->workflow_key > 0 ? dc->workflow_key : JUMIO_DEFAULT_WORKFLOW;
+}
+
+/* JumioPollData (default decision). */
+jumio_data_e jumio_config_poll_data(const jumio_dir_cfg_t *dc)
+{
+    return dc->poll_data != JUMIO_DATA_UNSET ? dc->poll_data : JUMIO_DATA_DECISION;
+}
+
+/* JumioUserSource (default jwt). */
+jumio_usersrc_e jumio_config_user_source(const jumio_dir_cfg_t *dc)
+{
+    return dc->user_source != JUMIO_USER_UNSET ? dc->user_source : JUMIO_USER_JWT;
+}
+
+/* JumioSdkToken (default off). */
+int jumio_config_sdk_token(const jumio_dir_cfg_t *dc)
+{
+    return dc->sdk_token == 1;
 }

@@ -3,7 +3,6 @@
 #define JUMIO_CONFIG_H
 
 #include "jumio.h"
-#include <apr_thread_mutex.h>
 
 typedef enum { JUMIO_SVC_AUTH, JUMIO_SVC_ACCOUNT, JUMIO_SVC_API, JUMIO_SVC_RETRIEVAL,
                JUMIO_SVC_STATUS, JUMIO_SVC_COUNT } jumio_svc_e;
@@ -11,13 +10,6 @@ typedef enum { JUMIO_AUTH_UNSET, JUMIO_AUTH_OAUTH2, JUMIO_AUTH_BASIC } jumio_aut
 typedef enum { JUMIO_USER_UNSET, JUMIO_USER_JWT, JUMIO_USER_REMOTE } jumio_usersrc_e;
 typedef enum { JUMIO_REF_UNSET, JUMIO_REF_PLAIN, JUMIO_REF_HMAC } jumio_ref_e;
 typedef enum { JUMIO_DATA_UNSET, JUMIO_DATA_DECISION, JUMIO_DATA_FULL, JUMIO_DATA_NONE } jumio_data_e;
-
-/* Per-process OAuth2 token cache of one server config (filled in the child). */
-typedef struct {
-    apr_thread_mutex_t *mutex;   /* single-flight: held while a token is fetched */
-    char *token;                 /* malloc'd; NULL when none */
-    apr_time_t refresh_at;       /* reuse until this time (expiry - 60 s) */
-} jumio_token_cache_t;
 
 typedef struct {
     const char *datacenter;               /* US, EU, SG */
@@ -39,9 +31,8 @@ typedef struct {
     const char *userref_key;
     apr_array_header_t *schedule;         /* JumioRetrievalSchedule, of int seconds */
     int background_interval;              /* JumioBackgroundInterval seconds, 0 off, -1 unset */
-    jumio_token_cache_t *tokens;          /* per process, created in child_init */
     const char *jwks_url;                 /* JumioJWTKey jwks:<url>, else NULL */
-    struct jumio_jwks_cache *jwks;        /* per process, created in child_init (JWKS only) */
+    struct jumio_proc *proc;              /* per-process state (src/proc.c), made in child_init */
 } jumio_srv_cfg_t;
 
 typedef struct {
@@ -63,12 +54,6 @@ typedef struct {
     int retention_days;                   /* -1 unset */
 } jumio_dir_cfg_t;
 
-#define JUMIO_DEFAULT_MAX_BODY   (16 * 1024)
-#define JUMIO_DEFAULT_TIMEOUT    10
-#define JUMIO_DEFAULT_CONNECT    3
-#define JUMIO_DEFAULT_LEEWAY     60
-#define JUMIO_DEFAULT_WORKFLOW   3
-#define JUMIO_DEFAULT_BACKGROUND 2
 #define JUMIO_TOKEN_PARAM        "jumio_token"
 
 void *jumio_config_srv_create(apr_pool_t *p, server_rec *s);
@@ -105,9 +90,33 @@ const char *jumio_config_set_retention(cmd_parms *cmd, void *d, const char *arg)
 
 /* Cross-directive checks of every server (check_config hook). */
 int jumio_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
-/* Effective values with defaults applied. */
+/* Effective values: the only place where defaults are applied. */
 const char *jumio_config_endpoint(const jumio_srv_cfg_t *sc, jumio_svc_e svc, apr_pool_t *p);
+/* JumioCallbackSigning (default on). */
 int jumio_config_signing(const jumio_srv_cfg_t *sc);
+/* JumioTimeout total seconds (default 10). */
+int jumio_config_timeout(const jumio_srv_cfg_t *sc);
+/* JumioTimeout connect seconds (default 3, never above the total). */
+int jumio_config_connect_timeout(const jumio_srv_cfg_t *sc);
+/* JumioJWTLeeway seconds (default 60). */
+int jumio_config_leeway(const jumio_srv_cfg_t *sc);
+/* JumioJWTUserClaim (default "sub"). */
+const char *jumio_config_user_claim(const jumio_srv_cfg_t *sc);
+/* JumioBackgroundInterval seconds (default 2, 0 off). */
+int jumio_config_background(const jumio_srv_cfg_t *sc);
+/* Seconds after creation when status check n is due (JumioRetrievalSchedule, default Jumio's
+ * 40 60 100 160 240 340 460 600 760 940), or -1 when no check n remains. */
+int jumio_config_schedule(const jumio_srv_cfg_t *sc, int n);
+/* JumioMaxBody bytes (default 16 KiB). */
+apr_off_t jumio_config_max_body(const jumio_dir_cfg_t *dc);
+/* JumioWorkflowKey (default 3). */
+int jumio_config_workflow_key(const jumio_dir_cfg_t *dc);
+/* JumioPollData (default decision). */
+jumio_data_e jumio_config_poll_data(const jumio_dir_cfg_t *dc);
+/* JumioUserSource (default jwt). */
+jumio_usersrc_e jumio_config_user_source(const jumio_dir_cfg_t *dc);
+/* JumioSdkToken (default off). */
+int jumio_config_sdk_token(const jumio_dir_cfg_t *dc);
 jumio_srv_cfg_t *jumio_config_srv(request_rec *r);
 jumio_srv_cfg_t *jumio_config_srv_of(jumio_ctx_t *c);
 jumio_dir_cfg_t *jumio_config_dir(request_rec *r);

@@ -32,22 +32,61 @@ int jumio_http_json(request_rec *r, int status, json_t *body)
     return OK;
 }
 
-/* Send {"error": code, "message": msg} with status; always returns OK. */
-int jumio_http_error(request_rec *r, int status, const char *code, const char *msg)
+/* Status, code and usual message of each error answer. */
+static const struct {
+    int status;
+    const char *code, *message;
+} jumio_http_errors[JUMIO_E_COUNT] = {
+    [JUMIO_E_BAD_REQUEST] = { HTTP_BAD_REQUEST, "bad_request", "The request is malformed." },
+    [JUMIO_E_CALLBACK_URL] = { HTTP_BAD_REQUEST, "callback_url_not_allowed",
+                               "callbackUrl is not in the allowed list." },
+    [JUMIO_E_INVALID_TOKEN] = { HTTP_UNAUTHORIZED, "invalid_token",
+                                "A valid user token is required." },
+    [JUMIO_E_FORBIDDEN] = { HTTP_FORBIDDEN, "forbidden", "The request could not be verified." },
+    [JUMIO_E_NOT_FOUND] = { HTTP_NOT_FOUND, "not_found", "No such transaction." },
+    [JUMIO_E_METHOD] = { HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
+                         "This method is not allowed here." },
+    [JUMIO_E_NO_ENROLMENT] = { HTTP_CONFLICT, "no_enrolment",
+                               "Authentication needs a completed enrolment for this user." },
+    [JUMIO_E_TOO_LARGE] = { HTTP_REQUEST_ENTITY_TOO_LARGE, "body_too_large",
+                            "The request body is too large." },
+    [JUMIO_E_MEDIA_TYPE] = { HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+                             "The body must be application/json." },
+    [JUMIO_E_INTERNAL] = { HTTP_INTERNAL_SERVER_ERROR, "internal_error", "Internal error." },
+    [JUMIO_E_UPSTREAM_REJECTED] = { HTTP_BAD_GATEWAY, "upstream_rejected",
+                                    "Jumio rejected the request." },
+    [JUMIO_E_UPSTREAM_ERROR] = { HTTP_BAD_GATEWAY, "upstream_error",
+                                 "Jumio could not be reached or gave an unusable answer." },
+    [JUMIO_E_UPSTREAM_BUSY] = { HTTP_SERVICE_UNAVAILABLE, "upstream_busy",
+                                "Jumio is busy; retry later." },
+    [JUMIO_E_UNAVAILABLE] = { HTTP_SERVICE_UNAVAILABLE, "unavailable",
+                              "The database is not available." },
+    [JUMIO_E_UPSTREAM_TIMEOUT] = { HTTP_GATEWAY_TIME_OUT, "upstream_timeout",
+                                   "Jumio did not answer in time." },
+};
+
+/* Send the error answer e with msg as its message; always returns OK. */
+int jumio_http_fail_msg(request_rec *r, jumio_err_e e, const char *msg)
 {
-    if (status == HTTP_REQUEST_ENTITY_TOO_LARGE)
+    if (e == JUMIO_E_TOO_LARGE)
         r->connection->keepalive = AP_CONN_CLOSE;
-    return jumio_http_json(r, status, json_pack("{s:s, s:s}", "error", code, "message", msg));
+    return jumio_http_json(r, jumio_http_errors[e].status,
+                           json_pack("{s:s, s:s}", "error", jumio_http_errors[e].code, "message",
+                                     msg ? msg : jumio_http_errors[e].message));
 }
 
-/* 405 with Allow when r->method differs from method; -1 when the method is fine. */
-int jumio_http_method_only(request_rec *r, int method_number, const char *name)
+/* Send the error answer e with its usual message; always returns OK. */
+int jumio_http_fail(request_rec *r, jumio_err_e e)
 {
-    if (r->method_number == method_number && !(method_number == M_GET && r->header_only))
-        return -1;
-    apr_table_setn(r->headers_out, "Allow", name);
-    return jumio_http_error(r, HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
-                            apr_pstrcat(r->pool, "Only ", name, " is allowed here.", NULL));
+    return jumio_http_fail_msg(r, e, NULL);
+}
+
+/* 405 with Allow: allow; always returns OK. */
+int jumio_http_method_fail(request_rec *r, const char *allow)
+{
+    apr_table_setn(r->headers_out, "Allow", allow);
+    return jumio_http_fail_msg(r, JUMIO_E_METHOD,
+                               apr_pstrcat(r->pool, "Only ", allow, " is allowed here.", NULL));
 }
 
 /* 1 when the request's Content-Type media type equals type (ignoring parameters and case). */

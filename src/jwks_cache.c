@@ -1,10 +1,11 @@
-/* jumio_jwks_cache.c - per-process cache of the identity provider's JWKS document
+/* jwks_cache.c - per-process cache of the identity provider's JWKS document
  * (JumioJWTKey jwks:<url>). The document is read when first needed and reused for an hour; a
  * token naming an unknown kid makes it re-read, but at most once a minute, so random kids
  * cannot make us hammer the provider. A failed read keeps the keys already known (they keep
  * working while the provider is down) and is not retried for a minute. Parsing is in
- * jumio_jwks.c; the fetch is jumio_client_fetch (no credentials, 1 MiB cap). */
+ * src/core/jwks.c; the cache itself is per-process state (src/proc.h); the fetch is jumio_client_fetch (no credentials, 1 MiB cap). */
 #include "jwks_cache.h"
+#include "proc.h"
 #include "config.h"
 #include "client.h"
 #include "core/core.h"
@@ -20,60 +21,6 @@ typedef enum {
     JUMIO_JWKS_SCHEDULED,   /* never read yet, or older than JUMIO_JWKS_REFRESH */
     JUMIO_JWKS_UNKNOWN      /* the token's kid is not in the document */
 } jumio_jwks_need_e;
-
-struct jumio_jwks_cache {
-    apr_thread_mutex_t *mutex;       /* guards the fields below; held briefly */
-    apr_thread_mutex_t *fetch_mutex; /* single-flight: held while the document is read */
-    apr_pool_t *pool;                /* unmanaged pool of keys; NULL before the first read */
-    apr_array_header_t *keys;        /* of jumio_jwk_t in pool */
-    apr_time_t fetched_at;           /* when keys were read */
-    apr_time_t next_fetch;           /* no read before this (after a failure or a kid-driven read) */
-};
-typedef struct jumio_jwks_cache jumio_jwks_cache_t;
-
-/* Free the cached keys of every server when the child exits. */
-static apr_status_t jumio_jwks_child_cleanup(void *data)
-{
-    server_rec *s;
-
-    for (s = data; s; s = s->next) {
-        jumio_srv_cfg_t *sc = ap_get_module_config(s->module_config, &jumio_module);
-        if (sc->jwks && sc->jwks->pool) {
-            apr_pool_destroy(sc->jwks->pool);
-            sc->jwks->pool = NULL;
-            sc->jwks->keys = NULL;
-        }
-    }
-    return APR_SUCCESS;
-}
-
-/* A new empty cache with its two mutexes in pchild, or NULL (logged). */
-static jumio_jwks_cache_t *jumio_jwks_cache_make(apr_pool_t *pchild, server_rec *s)
-{
-    jumio_jwks_cache_t *j = apr_pcalloc(pchild, sizeof(*j));
-    apr_status_t rv = apr_thread_mutex_create(&j->mutex, APR_THREAD_MUTEX_DEFAULT, pchild);
-
-    if (rv == APR_SUCCESS)
-        rv = apr_thread_mutex_create(&j->fetch_mutex, APR_THREAD_MUTEX_DEFAULT, pchild);
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "mod_jumio: cannot create the JWKS mutexes");
-        return NULL;
-    }
-    return j;
-}
-
-/* Per-process JWKS caches of the servers using JumioJWTKey jwks: (child_init). */
-void jumio_jwks_child_init(apr_pool_t *pchild, server_rec *s)
-{
-    server_rec *v;
-
-    for (v = s; v; v = v->next) {
-        jumio_srv_cfg_t *sc = ap_get_module_config(v->module_config, &jumio_module);
-        if (sc->jwks_url && !sc->jwks)
-            sc->jwks = jumio_jwks_cache_make(pchild, v);
-    }
-    apr_pool_cleanup_register(pchild, s, jumio_jwks_child_cleanup, apr_pool_cleanup_null);
-}
 
 /* Look kid up in the cache: its PEM copied into c->pool (or NULL), and in *need whether the
  * document should be read now. */
@@ -198,7 +145,8 @@ static const char *jumio_jwks_result(jumio_ctx_t *c, const char *pem, const char
 const char *jumio_jwks_key(jumio_ctx_t *c, const char *kid, apr_size_t *len)
 {
     const jumio_srv_cfg_t *sc = jumio_config_srv_of(c);
-    jumio_jwks_cache_t *j = sc->jwks;
+    jumio_proc_t *pr = jumio_proc_of(sc);
+    jumio_jwks_cache_t *j = pr && pr->jwks.mutex ? &pr->jwks : NULL;
     jumio_jwks_need_e need;
     const char *pem;
     apr_status_t rv;

@@ -4,8 +4,6 @@
 
 #include "jumio.h"
 
-/* Per-process JWKS caches of the servers using JumioJWTKey jwks: (child_init). */
-void jumio_jwks_child_init(apr_pool_t *pchild, server_rec *s);
 /* PEM public key (copied into c->pool, length in *len) of the server's JWKS document for kid
  * (NULL: a token without kid, needs a document with exactly one usable key). The document is
  * fetched when first needed, reused for an hour, and re-read for an unknown kid at most once

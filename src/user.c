@@ -58,8 +58,8 @@ static const char *jumio_user_from_jwt(request_rec *r, const jumio_srv_cfg_t *sc
         return NULL;
     cfg.issuer = sc->jwt_issuer;
     cfg.audience = sc->jwt_audience;
-    cfg.user_claim = sc->jwt_user_claim ? sc->jwt_user_claim : "sub";
-    cfg.leeway = sc->jwt_leeway >= 0 ? sc->jwt_leeway : JUMIO_DEFAULT_LEEWAY;
+    cfg.user_claim = jumio_config_user_claim(sc);
+    cfg.leeway = jumio_config_leeway(sc);
     why = jumio_jwt_verify(r->pool, &cfg, token, (long long)apr_time_sec(apr_time_now()), &user);
     if (why) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "mod_jumio: JWT refused: %s", why);
@@ -82,23 +82,22 @@ static int jumio_user_id_ok(const char *u)
 }
 
 /* The user id of the request (JWT or r->user per JumioUserSource), or NULL. */
-const char *jumio_user_identify(request_rec *r)
+const char *jumio_user_identify(request_rec *r, const jumio_srv_cfg_t *sc,
+                                const jumio_dir_cfg_t *dc)
 {
-    jumio_dir_cfg_t *dc = jumio_config_dir(r);
-    if (dc->user_source == JUMIO_USER_REMOTE) {
+    if (jumio_config_user_source(dc) == JUMIO_USER_REMOTE) {
         if (!jumio_user_id_ok(r->user)) {
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "mod_jumio: no usable authenticated user");
             return NULL;
         }
         return r->user;
     }
-    return jumio_user_from_jwt(r, jumio_config_srv(r));
+    return jumio_user_from_jwt(r, sc);
 }
 
 /* Answer 401 invalid_token with WWW-Authenticate; returns OK. */
 int jumio_user_reject(request_rec *r)
 {
     apr_table_setn(r->err_headers_out, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
-    return jumio_http_error(r, HTTP_UNAUTHORIZED, "invalid_token",
-                            "A valid user token is required.");
+    return jumio_http_fail(r, JUMIO_E_INVALID_TOKEN);
 }

@@ -3,9 +3,11 @@
 #define JUMIO_USER_H
 
 #include "jumio.h"
+#include "config.h"
 
 /* The user id of the request (JWT or r->user per JumioUserSource), or NULL. */
-const char *jumio_user_identify(request_rec *r);
+const char *jumio_user_identify(request_rec *r, const jumio_srv_cfg_t *sc,
+                                const jumio_dir_cfg_t *dc);
 /* Answer 401 invalid_token with WWW-Authenticate; returns OK. */
 int jumio_user_reject(request_rec *r);
 

@@ -66,7 +66,7 @@ static apr_status_t jumio_watchdog_step(int state, void *data, apr_pool_t *pool)
         c.s = data;
         c.r = NULL;
         if ((db = jumio_store_acquire(&c))) {
-            jumio_work_round(&c, db);
+            jumio_work_round(&c, db, jumio_watchdog_stopping);
             jumio_store_release(&c, db);
         }
         apr_pool_destroy(c.pool);
@@ -93,8 +93,7 @@ apr_status_t jumio_watchdog_init(apr_pool_t *pconf, server_rec *s)
     ap_watchdog_t *wd = NULL;
     server_rec *ws = jumio_watchdog_server(s);
     jumio_srv_cfg_t *sc = ws ? ap_get_module_config(ws->module_config, &jumio_module) : NULL;
-    int every = sc && sc->background_interval >= 0 ? sc->background_interval
-                                                    : JUMIO_DEFAULT_BACKGROUND;
+    int every = sc ? jumio_config_background(sc) : 0;
     apr_status_t rv;
     jumio_wd_get_instance = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
     jumio_wd_register_callback = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);

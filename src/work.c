@@ -2,23 +2,8 @@
  * Status API checks on Jumio's schedule and the one-time details fetch (KYX guide, Retrieval). */
 #include "work.h"
 #include "client.h"
-#include "watchdog.h"
 #include "core/core.h"
 #include <apr_strings.h>
-
-/* Jumio's recommended retrieval timings, seconds after creation. */
-static const int jumio_work_default_schedule[] = { 40, 60, 100, 160, 240, 340, 460, 600, 760, 940 };
-#define JUMIO_WORK_DEFAULT_STEPS 10
-
-/* Seconds after creation when status check n is due, or -1 when no check n remains. */
-int jumio_work_schedule(const jumio_srv_cfg_t *sc, int n)
-{
-    if (n < 0)
-        return -1;
-    if (sc->schedule)
-        return n < sc->schedule->nelts ? APR_ARRAY_IDX(sc->schedule, n, int) : -1;
-    return n < JUMIO_WORK_DEFAULT_STEPS ? jumio_work_default_schedule[n] : -1;
-}
 
 /* Retrieval path of a transaction (ids are validated UUIDs; callback hrefs are never used). */
 static const char *jumio_work_path(apr_pool_t *p, const jumio_tx_t *tx, const char *suffix)
@@ -32,8 +17,8 @@ void jumio_work_status_check(jumio_ctx_t *c, jumio_db_t *db, jumio_tx_t *tx)
 {
     jumio_srv_cfg_t *sc = jumio_config_srv_of(c);
     apr_int64_t now = (apr_int64_t)apr_time_sec(apr_time_now());
-    int due = jumio_work_schedule(sc, tx->status_checks);
-    int next = jumio_work_schedule(sc, tx->status_checks + 1);
+    int due = jumio_config_schedule(sc, tx->status_checks);
+    int next = jumio_config_schedule(sc, tx->status_checks + 1);
     jumio_answer_t ans;
     const char *status;
     if (jumio_status_is_final(tx->status) || !jumio_util_is_uuid(tx->account_id)
@@ -77,7 +62,7 @@ static const char *jumio_work_summary(apr_pool_t *p, json_t *details)
 int jumio_work_fetch_details(jumio_ctx_t *c, jumio_db_t *db, jumio_tx_t *tx)
 {
     jumio_srv_cfg_t *sc = jumio_config_srv_of(c);
-    int hold = (sc->timeout > 0 ? sc->timeout : JUMIO_DEFAULT_TIMEOUT) * 3 + 5;
+    int hold = jumio_config_timeout(sc) * 3 + 5;
     jumio_answer_t ans;
     char *text = NULL;
     int rc = -1;
@@ -106,14 +91,14 @@ int jumio_work_fetch_details(jumio_ctx_t *c, jumio_db_t *db, jumio_tx_t *tx)
     return rc;
 }
 
-/* One background round: every transaction with work due now. */
-void jumio_work_round(jumio_ctx_t *c, jumio_db_t *db)
+/* One background round: every transaction with work due now, until stop() says so. */
+void jumio_work_round(jumio_ctx_t *c, jumio_db_t *db, jumio_work_stop_fn *stop)
 {
     apr_array_header_t *due;
     int i;
     if (jumio_store_due(c, db, (apr_int64_t)apr_time_sec(apr_time_now()), &due))
         return;
-    for (i = 0; i < due->nelts && !jumio_watchdog_stopping(); i++) {
+    for (i = 0; i < due->nelts && !stop(); i++) {
         jumio_tx_t *tx = &APR_ARRAY_IDX(due, i, jumio_tx_t);
         if (!jumio_status_is_final(tx->status))
             jumio_work_status_check(c, db, tx);

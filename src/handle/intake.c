@@ -1,5 +1,5 @@
-/* jumio_handler_intake.c - POST intake: verify the user, create/update the Jumio account with
- * the workflow, store the transaction, answer the web client link (SPEC §2). */
+/* intake.c - POST intake: verify the user, create/update the Jumio account with the workflow,
+ * store the transaction, answer the web client link (docs/DESIGN.md "Intake"). */
 #include "handle/handle.h"
 #include "config.h"
 #include "http.h"
@@ -13,7 +13,7 @@
 
 typedef struct {
     request_rec *r;
-    jumio_ctx_t ctx;
+    jumio_ctx_t *ctx;
     jumio_srv_cfg_t *sc;
     jumio_dir_cfg_t *dc;
     jumio_db_t *db;
@@ -24,38 +24,36 @@ typedef struct {
     const char *token;           /* callback signing token, or NULL */
 } jumio_intake_t;
 
-/* Parse the optional JSON body; sets in->callback_url. -1 when fine, else the answer sent. */
+/* Parse the optional JSON body; sets in->callback_url. JUMIO_CONTINUE or the answer sent. */
 static int jumio_intake_body(jumio_intake_t *in)
 {
     request_rec *r = in->r;
-    apr_off_t max = in->dc->max_body > 0 ? in->dc->max_body : JUMIO_DEFAULT_MAX_BODY;
     char *body;
     apr_size_t len;
     json_t *j, *cb;
-    int st = jumio_http_read_body(r, max, &body, &len);
+    int st = jumio_http_read_body(r, jumio_config_max_body(in->dc), &body, &len);
     if (st == HTTP_REQUEST_ENTITY_TOO_LARGE)
-        return jumio_http_error(r, st, "body_too_large", "The request body is too large.");
+        return jumio_http_fail(r, JUMIO_E_TOO_LARGE);
     if (st)
-        return jumio_http_error(r, HTTP_BAD_REQUEST, "bad_request", "The body could not be read.");
+        return jumio_http_fail_msg(r, JUMIO_E_BAD_REQUEST, "The body could not be read.");
     if (!len)
-        return -1;
+        return JUMIO_CONTINUE;
     if (!jumio_http_content_type_is(r, "application/json"))
-        return jumio_http_error(r, HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
-                                "The body must be application/json.");
+        return jumio_http_fail(r, JUMIO_E_MEDIA_TYPE);
     j = jumio_json_load(body, len);
     if (!json_is_object(j)) {
         json_decref(j);
-        return jumio_http_error(r, HTTP_BAD_REQUEST, "bad_request", "The body must be a JSON object.");
+        return jumio_http_fail_msg(r, JUMIO_E_BAD_REQUEST, "The body must be a JSON object.");
     }
     cb = json_object_get(j, "callbackUrl");
     if (cb && !json_is_string(cb)) {
         json_decref(j);
-        return jumio_http_error(r, HTTP_BAD_REQUEST, "bad_request", "callbackUrl must be a string.");
+        return jumio_http_fail_msg(r, JUMIO_E_BAD_REQUEST, "callbackUrl must be a string.");
     }
     if (cb)
         in->callback_url = apr_pstrmemdup(r->pool, json_string_value(cb), json_string_length(cb));
     json_decref(j);
-    return -1;
+    return JUMIO_CONTINUE;
 }
 
 /* 1 when url starts with one of the allowed prefixes at a boundary (the prefix ends in '/',
@@ -77,35 +75,33 @@ static int jumio_intake_url_allowed(const jumio_dir_cfg_t *dc, const char *url)
     return 0;
 }
 
-/* Choose and sign the callbackUrl. -1 when fine, else the answer sent. */
+/* Choose and sign the callbackUrl. JUMIO_CONTINUE or the answer sent. */
 static int jumio_intake_callback_url(jumio_intake_t *in)
 {
     request_rec *r = in->r;
     const char *url = in->callback_url;
     if (url && strlen(url) > 255)
-        return jumio_http_error(r, HTTP_BAD_REQUEST, "bad_request",
-                                "callbackUrl is longer than 255 characters.");
+        return jumio_http_fail_msg(r, JUMIO_E_BAD_REQUEST,
+                                   "callbackUrl is longer than 255 characters.");
     if (url && !jumio_intake_url_allowed(in->dc, url))
-        return jumio_http_error(r, HTTP_BAD_REQUEST, "callback_url_not_allowed",
-                                "callbackUrl is not in the allowed list.");
+        return jumio_http_fail(r, JUMIO_E_CALLBACK_URL);
     if (!url)
         url = in->dc->callback_url;
     if (url && jumio_config_signing(in->sc)) {
         in->token = jumio_util_random_token(r->pool, 32);
         if (!in->token)
-            return jumio_http_error(r, HTTP_INTERNAL_SERVER_ERROR, "internal_error",
-                                    "No random token could be made.");
+            return jumio_http_fail_msg(r, JUMIO_E_INTERNAL, "No random token could be made.");
         url = apr_pstrcat(r->pool, url, strchr(url, '?') ? "&" : "?", JUMIO_TOKEN_PARAM "=",
                           in->token, NULL);
         if (strlen(url) > 255)
-            return jumio_http_error(r, HTTP_BAD_REQUEST, "bad_request",
-                                    "callbackUrl is too long to carry the signing token.");
+            return jumio_http_fail_msg(r, JUMIO_E_BAD_REQUEST,
+                                       "callbackUrl is too long to carry the signing token.");
     }
     in->req.callback_url = url;
-    return -1;
+    return JUMIO_CONTINUE;
 }
 
-/* The userReference to send (plain or HMAC). -1 when fine, else the answer sent. */
+/* The userReference to send (plain or HMAC). JUMIO_CONTINUE or the answer sent. */
 static int jumio_intake_user_reference(jumio_intake_t *in)
 {
     request_rec *r = in->r;
@@ -113,35 +109,33 @@ static int jumio_intake_user_reference(jumio_intake_t *in)
         if (!in->sc->userref_key) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                           "mod_jumio: JumioUserReference hmac needs JumioUserReferenceKey");
-            return jumio_http_error(r, HTTP_INTERNAL_SERVER_ERROR, "internal_error",
-                                    "The module is not configured completely.");
+            return jumio_http_fail_msg(r, JUMIO_E_INTERNAL,
+                                       "The module is not configured completely.");
         }
         in->req.user_reference = jumio_util_hmac_sha256_hex(r->pool, in->sc->userref_key,
                                                             strlen(in->sc->userref_key), in->user);
-        return -1;
+        return JUMIO_CONTINUE;
     }
     if (strlen(in->user) > 100)
-        return jumio_http_error(r, HTTP_BAD_REQUEST, "bad_request",
-                                "The user id is longer than the 100 characters Jumio allows.");
+        return jumio_http_fail_msg(r, JUMIO_E_BAD_REQUEST,
+                                   "The user id is longer than the 100 characters Jumio allows.");
     in->req.user_reference = in->user;
-    return -1;
+    return JUMIO_CONTINUE;
 }
 
-/* Load the user's stored account; workflow 9 needs one. -1 when fine, else the answer sent. */
+/* Load the user's stored account; workflow 9 needs one. JUMIO_CONTINUE or the answer sent. */
 static int jumio_intake_account(jumio_intake_t *in)
 {
-    int rc = jumio_store_account_get(&in->ctx, in->db, in->user, &in->acct);
+    int rc = jumio_store_account_get(in->ctx, in->db, in->user, &in->acct);
     if (rc < 0)
-        return jumio_http_error(in->r, HTTP_SERVICE_UNAVAILABLE, "unavailable",
-                                "The database is not available.");
+        return jumio_http_fail(in->r, JUMIO_E_UNAVAILABLE);
     if (rc > 0)
         in->acct.account_id = NULL;
     if (in->req.workflow_key == 9 && (!in->acct.account_id || !in->acct.credentials
                                       || !in->acct.credentials->nelts))
-        return jumio_http_error(in->r, HTTP_CONFLICT, "no_enrolment",
-                                "Authentication needs a completed enrolment for this user.");
+        return jumio_http_fail(in->r, JUMIO_E_NO_ENROLMENT);
     in->req.enrolment = in->acct.credentials;
-    return -1;
+    return JUMIO_CONTINUE;
 }
 
 /* Call Jumio: PUT for a known account (404 falls back to POST), else POST. */
@@ -149,7 +143,7 @@ static void jumio_intake_call(jumio_intake_t *in, json_t *body, jumio_answer_t *
 {
     request_rec *r = in->r;
     if (in->acct.account_id && jumio_util_is_uuid(in->acct.account_id)) {
-        jumio_client_call(&in->ctx, "PUT", JUMIO_SVC_ACCOUNT,
+        jumio_client_call(in->ctx, "PUT", JUMIO_SVC_ACCOUNT,
                           apr_pstrcat(r->pool, "/api/v1/accounts/", in->acct.account_id, NULL),
                           body, ans);
         if (ans->outcome != JUMIO_UP_NOT_FOUND)
@@ -158,7 +152,7 @@ static void jumio_intake_call(jumio_intake_t *in, json_t *body, jumio_answer_t *
                       "mod_jumio: account %s is gone at Jumio, creating a new one",
                       in->acct.account_id);
     }
-    jumio_client_call(&in->ctx, "POST", JUMIO_SVC_ACCOUNT, "/api/v1/accounts", body, ans);
+    jumio_client_call(in->ctx, "POST", JUMIO_SVC_ACCOUNT, "/api/v1/accounts", body, ans);
 }
 
 /* Store the transaction and account mapping, then answer the link. */
@@ -172,8 +166,7 @@ static int jumio_intake_finish(jumio_intake_t *in, json_t *answer)
     const char *why = jumio_account_response(r->pool, answer, &resp);
     if (why) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "mod_jumio: unusable account answer: %s", why);
-        return jumio_http_error(r, HTTP_BAD_GATEWAY, "upstream_error",
-                                "Jumio gave an unusable answer.");
+        return jumio_http_fail_msg(r, JUMIO_E_UPSTREAM_ERROR, "Jumio gave an unusable answer.");
     }
     memset(&tx, 0, sizeof(tx));
     tx.workflow_id = resp.workflow_id;
@@ -185,19 +178,18 @@ static int jumio_intake_finish(jumio_intake_t *in, json_t *answer)
     tx.jumio_timestamp = resp.timestamp;
     tx.callback_token = in->token;
     tx.next_check_at = (apr_int64_t)apr_time_sec(apr_time_now())
-                       + jumio_work_schedule(in->sc, 0);
+                       + jumio_config_schedule(in->sc, 0);
     acct.user_id = in->user;
     acct.account_id = resp.account_id;
     acct.credentials = resp.credentials;
-    if (jumio_store_intake(&in->ctx, in->db, &tx, &acct, in->req.workflow_key == 9)) {
+    if (jumio_store_intake(in->ctx, in->db, &tx, &acct, in->req.workflow_key == 9)) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "mod_jumio: workflow %s created at Jumio "
                       "but could not be stored", resp.workflow_id);
-        return jumio_http_error(r, HTTP_SERVICE_UNAVAILABLE, "unavailable",
-                                "The database is not available.");
+        return jumio_http_fail(r, JUMIO_E_UNAVAILABLE);
     }
     out = json_pack("{s:s, s:s, s:s?}", "link", resp.web_href, "transactionReference",
                     resp.workflow_id, "timestamp", resp.timestamp);
-    if (out && in->dc->sdk_token == 1 && resp.sdk_token)
+    if (out && jumio_config_sdk_token(in->dc) && resp.sdk_token)
         json_object_set_new(out, "sdkToken", json_string(resp.sdk_token));
     return jumio_http_json(r, HTTP_OK, out);
 }
@@ -206,7 +198,7 @@ static int jumio_intake_finish(jumio_intake_t *in, json_t *answer)
 static void jumio_intake_request(jumio_intake_t *in)
 {
     jumio_dir_cfg_t *dc = in->dc;
-    in->req.workflow_key = dc->workflow_key > 0 ? dc->workflow_key : JUMIO_DEFAULT_WORKFLOW;
+    in->req.workflow_key = jumio_config_workflow_key(dc);
     in->req.id_types = dc->id_types;
     in->req.id_countries = dc->id_countries;
     in->req.facemap_types = dc->facemap_types;
@@ -225,8 +217,7 @@ static int jumio_intake_run(jumio_intake_t *in)
     in->req.cir = jumio_util_uuid_v4(in->r->pool);
     body = in->req.cir ? jumio_account_request(&in->req) : NULL;
     if (!body)
-        return jumio_http_error(in->r, HTTP_INTERNAL_SERVER_ERROR, "internal_error",
-                                "The Jumio request could not be built.");
+        return jumio_http_fail_msg(in->r, JUMIO_E_INTERNAL, "The Jumio request could not be built.");
     jumio_intake_call(in, body, &ans);
     json_decref(body);
     rc = ans.outcome == JUMIO_UP_OK ? jumio_intake_finish(in, ans.json) : jumio_client_fail(in->r, &ans);
@@ -235,29 +226,25 @@ static int jumio_intake_run(jumio_intake_t *in)
 }
 
 /* The jumio-intake handler. */
-int jumio_handler_intake(request_rec *r)
+int jumio_handle_intake(jumio_req_t *q)
 {
     jumio_intake_t in;
     int rc;
-    if ((rc = jumio_http_method_only(r, M_POST, "POST")) != -1)
-        return rc;
     memset(&in, 0, sizeof(in));
-    in.r = r;
-    in.ctx.pool = r->pool;
-    in.ctx.s = r->server;
-    in.ctx.r = r;
-    in.sc = jumio_config_srv(r);
-    in.dc = jumio_config_dir(r);
-    if (!(in.user = jumio_user_identify(r)))
-        return jumio_user_reject(r);
+    in.r = q->r;
+    in.ctx = &q->c;
+    in.sc = q->sc;
+    in.dc = q->dc;
+    if (!(in.user = jumio_user_identify(q->r, q->sc, q->dc)))
+        return jumio_user_reject(q->r);
     jumio_intake_request(&in);
-    if ((rc = jumio_intake_body(&in)) != -1 || (rc = jumio_intake_callback_url(&in)) != -1
-        || (rc = jumio_intake_user_reference(&in)) != -1)
+    if ((rc = jumio_intake_body(&in)) != JUMIO_CONTINUE
+        || (rc = jumio_intake_callback_url(&in)) != JUMIO_CONTINUE
+        || (rc = jumio_intake_user_reference(&in)) != JUMIO_CONTINUE)
         return rc;
-    if (!(in.db = jumio_store_acquire(&in.ctx)))
-        return jumio_http_error(r, HTTP_SERVICE_UNAVAILABLE, "unavailable",
-                                "The database is not available.");
-    if ((rc = jumio_intake_account(&in)) != -1)
+    if (!(in.db = jumio_store_acquire(in.ctx)))
+        return jumio_http_fail(q->r, JUMIO_E_UNAVAILABLE);
+    if ((rc = jumio_intake_account(&in)) != JUMIO_CONTINUE)
         return rc;
     return jumio_intake_run(&in);
 }
