@@ -1,4 +1,4 @@
-/* jumio_jwks.c - an identity provider's JWKS document (RFC 7517/7518) turned into PEM public
+/* core/jwks.c - an identity provider's JWKS document (RFC 7517/7518) turned into PEM public
  * keys libjwt can verify with: RSA (n, e) and EC P-256/P-384/P-521 (x, y) JWKs, filtered by
  * the pinned algorithm, built with OpenSSL 3's EVP_PKEY_fromdata. Pure: no httpd calls.
  * Keys that cannot be used are skipped; only a document that is not a JWKS is an error. */
@@ -14,7 +14,10 @@
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 
-#include "core/core.h"
+#include "core/jwks.h"
+#include "core/json.h"
+#include "core/jwt.h"
+#include "core/util.h"
 
 #define JUMIO_JWKS_MAX_KEYS 100         /* JWKs in one document */
 #define JUMIO_JWKS_RSA_MIN 256          /* bytes of the modulus: 2048 bits (RFC 7518 3.3) */

@@ -1,4 +1,4 @@
-/* jumio_jwt.c - verification of the portal's compact JWT with libjwt 1.10 (which has no claim
+/* core/jwt.c - verification of the portal's compact JWT with libjwt 1.10 (which has no claim
  * validation of its own): the algorithm is pinned before and after libjwt sees the key, then
  * exp/nbf/iat/iss/aud and the user claim are checked here with jansson.
  * Reasons returned are short and static: never the token or any claim value. */
@@ -7,9 +7,12 @@
 #include <string.h>
 
 #include <apr_strings.h>
+#include <jansson.h>
 #include <jwt.h>
 
-#include "core/core.h"
+#include "core/jwt.h"
+#include "core/jwks.h"
+#include "core/util.h"
 
 #define JUMIO_JWT_MAX_LEN 8192          /* bytes of a compact token */
 #define JUMIO_JWT_MAX_USER 255          /* bytes of the user id */

@@ -1,4 +1,4 @@
-/* jumio_util.c - small security helpers of mod_jumio: UUIDs, random tokens, constant-time
+/* core/util.c - small security helpers of mod_jumio: UUIDs, random tokens, constant-time
  * comparison, HMAC-SHA256 and base64url. Only APR and OpenSSL; no httpd calls. */
 #include <limits.h>
 #include <string.h>
@@ -12,7 +12,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "core/core.h"
+#include "core/util.h"
 
 #define JUMIO_UUID_LEN 36
 #define JUMIO_UUID_BYTES 16

@@ -1,5 +1,6 @@
-/* test_json.c - unit tests of src/jumio_json.c: statuses, decisions, callback parsing, the
- * account request/answer mapping, stored credentials and Jumio error texts. */
+/* test_json.c - unit tests of src/core/workflow.c and src/core/mapping.c: statuses, decisions,
+ * callback parsing, the account request/answer mapping, stored credentials and Jumio error
+ * texts. */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>

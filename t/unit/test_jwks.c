@@ -1,4 +1,4 @@
-/* test_jwks.c - unit tests of src/jumio_jwks.c and jumio_jwt_kid: RSA and EC JWKs (keys
+/* test_jwks.c - unit tests of src/core/jwks.c and jumio_jwt_kid: RSA and EC JWKs (keys
  * generated at test time) give the same PEM as OpenSSL writes for the key, tokens signed with
  * the private keys verify with the parsed PEM, unusable JWKs are skipped (use, key_ops, alg,
  * family, curve, size, encoding, kid), bad documents are refused, and kid selection. */

@@ -1,4 +1,4 @@
-/* test_util.c - unit tests of src/jumio_util.c: UUIDs, random tokens, constant-time compare,
+/* test_util.c - unit tests of src/core/util.c: UUIDs, random tokens, constant-time compare,
  * HMAC-SHA256 and base64url decoding. */
 #include <string.h>
 
