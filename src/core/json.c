@@ -1,5 +1,7 @@
-/* core/json.c - JSON helpers shared by the core of mod_jumio: the parse of untrusted JSON and
- * small helpers for string members. Only APR and jansson; no httpd calls. */
+/* core/json.c - JSON helpers shared by the core of mod_jumio: the parse of untrusted JSON, small
+ * helpers for string members and the compact dump into a pool. Only APR and jansson; no httpd
+ * calls. */
+#include <stdlib.h>
 #include <string.h>
 
 #include <apr_strings.h>
@@ -68,6 +70,16 @@ const char *jumio_json_str(apr_pool_t *p, json_t *obj, const char *key)
         return NULL;
     }
     return apr_pstrmemdup(p, s, json_string_length(v));
+}
+
+/* Compact JSON text of v copied into p; NULL on failure or for a NULL v (v is not released). */
+const char *jumio_json_dump(apr_pool_t *p, json_t *v)
+{
+    char *text = v != NULL ? json_dumps(v, JSON_COMPACT) : NULL;
+    const char *copy = text != NULL ? apr_pstrdup(p, text) : NULL;
+
+    free(text);
+    return copy;
 }
 
 /* 1 when s is a non-empty string. */

@@ -1,7 +1,6 @@
 /* core/mapping.c - Jumio mapping of mod_jumio: callback bodies, the account request/answer,
  * stored credentials and Jumio error texts. Only APR and jansson; no httpd calls. Every jansson
  * object made here is released here, except the documented "new reference" results. */
-#include <stdlib.h>
 #include <string.h>
 
 #include <apr_strings.h>
@@ -416,21 +415,11 @@ const char *jumio_account_response(apr_pool_t *p, json_t *answer, jumio_account_
     return err;
 }
 
-/* Compact JSON text of value copied into p (value released); NULL on failure. */
-static const char *jumio_mapping_dump(apr_pool_t *p, json_t *value)
-{
-    char *text = value != NULL ? json_dumps(value, JSON_COMPACT) : NULL;
-    const char *copy = text != NULL ? apr_pstrdup(p, text) : NULL;
-
-    free(text);
-    json_decref(value);
-    return copy;
-}
-
 /* Credentials array -> JSON text [{"id":..,"category":..}] (entries lacking either skipped). */
 const char *jumio_creds_to_json(apr_pool_t *p, const apr_array_header_t *creds)
 {
     json_t *arr = json_array();
+    const char *text;
     int i;
 
     for (i = 0; arr != NULL && creds != NULL && i < creds->nelts; i++) {
@@ -443,7 +432,9 @@ const char *jumio_creds_to_json(apr_pool_t *p, const apr_array_header_t *creds)
             return NULL;
         }
     }
-    return jumio_mapping_dump(p, arr);
+    text = jumio_json_dump(p, arr);
+    json_decref(arr);
+    return text;
 }
 
 /* JSON text -> credentials array. NULL or empty text gives an empty array; text that is not a

@@ -205,7 +205,7 @@ START_TEST(jumio_test_decision_data_doc)
 {
     json_t *d = jumio_test_parse(jumio_test_details_doc);
     json_t *data = jumio_decision_data(d);
-    char *dump = json_dumps(data, JSON_COMPACT);
+    const char *dump = jumio_json_dump(jumio_test_pool, data);
 
     ck_assert_str_eq(jumio_decision_of_details(d), "WARNING");
     ck_assert_ptr_nonnull(dump);
@@ -216,7 +216,6 @@ START_TEST(jumio_test_decision_data_doc)
     ck_assert_ptr_null(strstr(dump, "firstName"));
     ck_assert_ptr_null(strstr(dump, "user-1"));
     ck_assert_ptr_null(strstr(dump, "AUT"));
-    free(dump);
     jumio_test_json_eq(data, "{\"definitionKey\":\"2\",\"capabilities\":{\"extraction\":"
                              "\"PASSED\",\"dataChecks\":\"PASSED\",\"imageChecks\":\"PASSED\","
                              "\"usability\":\"WARNING\",\"liveness\":\"NOT_EXECUTED\"}}");
@@ -792,6 +791,25 @@ START_TEST(jumio_test_error_text_long)
 }
 END_TEST
 
+/* jumio_json_dump: compact text in the pool, the value kept; NULL for NULL or a bare scalar. */
+START_TEST(jumio_test_json_dump)
+{
+    json_t *v = jumio_test_parse("{ \"a\" : 1, \"b\" : [ true, null, \"\\u00e9\" ] }");
+    json_t *s = json_string("x");
+
+    ck_assert_str_eq(jumio_json_dump(jumio_test_pool, v),
+                     "{\"a\":1,\"b\":[true,null,\"\xc3\xa9\"]}");
+    ck_assert_int_eq((int)v->refcount, 1);
+    ck_assert_str_eq(jumio_json_dump(jumio_test_pool, json_object_get(v, "b")),
+                     "[true,null,\"\xc3\xa9\"]");
+    ck_assert_ptr_null(jumio_json_dump(jumio_test_pool, NULL));
+    ck_assert_ptr_null(jumio_json_dump(jumio_test_pool, s));    /* only objects and arrays */
+    ck_assert_int_eq((int)s->refcount, 1);
+    json_decref(s);
+    json_decref(v);
+}
+END_TEST
+
 /* The json test suite. */
 Suite *jumio_test_json_suite(void)
 {
@@ -823,6 +841,7 @@ Suite *jumio_test_json_suite(void)
     tcase_add_test(tc, jumio_test_creds_from_json_edges);
     tcase_add_test(tc, jumio_test_error_text);
     tcase_add_test(tc, jumio_test_error_text_long);
+    tcase_add_test(tc, jumio_test_json_dump);
     suite_add_tcase(s, tc);
     return s;
 }
