@@ -82,6 +82,13 @@ const char *jumio_json_dump(apr_pool_t *p, json_t *v)
     return copy;
 }
 
+/* 1 when v is a JSON string equal to want (no embedded NUL), else 0. */
+int jumio_json_str_is(json_t *v, const char *want)
+{
+    return json_is_string(v) && json_string_length(v) == strlen(want)
+           && strcmp(json_string_value(v), want) == 0;
+}
+
 /* 1 when s is a non-empty string. */
 int jumio_json_nonempty(const char *s)
 {

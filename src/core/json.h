@@ -18,6 +18,8 @@ json_t *jumio_json_load(const char *text, apr_size_t len);
 const char *jumio_json_str(apr_pool_t *p, json_t *obj, const char *key);
 /* Compact JSON text of v copied into p; NULL on failure or for a NULL v (v is not released). */
 const char *jumio_json_dump(apr_pool_t *p, json_t *v);
+/* 1 when v is a JSON string equal to want (no embedded NUL), else 0. */
+int jumio_json_str_is(json_t *v, const char *want);
 /* 1 when s is a non-empty string. */
 int jumio_json_nonempty(const char *s);
 /* Set obj[key] to the string s when s is non-empty; 0 on success or absence, -1 on failure. */

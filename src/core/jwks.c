@@ -38,13 +38,6 @@ static const jumio_jwks_curve_t jumio_jwks_curves[] = {
     { JWT_ALG_ES512, "P-521", "secp521r1", 66 },
 };
 
-/* 1 when v is a JSON string equal to want (no embedded NUL), else 0. */
-static int jumio_jwks_str_is(json_t *v, const char *want)
-{
-    return json_is_string(v) && json_string_length(v) == strlen(want)
-           && strcmp(json_string_value(v), want) == 0;
-}
-
 /* 1 when alg is RS256/384/512. */
 static int jumio_jwks_alg_is_rsa(int alg)
 {
@@ -157,7 +150,7 @@ static EVP_PKEY *jumio_jwks_ec(apr_pool_t *p, json_t *jwk, const jumio_jwks_curv
     OSSL_PARAM_BLD *bld;
     EVP_PKEY *pkey = NULL;
 
-    if (!jumio_jwks_str_is(json_object_get(jwk, "crv"), cv->crv) || x == NULL || y == NULL
+    if (!jumio_json_str_is(json_object_get(jwk, "crv"), cv->crv) || x == NULL || y == NULL
         || xlen != cv->size || ylen != cv->size) {
         return NULL;
     }
@@ -201,7 +194,7 @@ static int jumio_jwks_usage_ok(json_t *jwk, int alg)
     size_t i;
     int verify = 0;
 
-    if (use != NULL && !jumio_jwks_str_is(use, "sig")) {
+    if (use != NULL && !jumio_json_str_is(use, "sig")) {
         return 0;
     }
     if (ops != NULL) {
@@ -209,7 +202,7 @@ static int jumio_jwks_usage_ok(json_t *jwk, int alg)
             return 0;
         }
         json_array_foreach(ops, i, v) {
-            verify |= jumio_jwks_str_is(v, "verify");
+            verify |= jumio_json_str_is(v, "verify");
         }
         if (!verify) {
             return 0;
@@ -230,10 +223,10 @@ static EVP_PKEY *jumio_jwks_key_of(apr_pool_t *p, json_t *jwk, int alg)
     if (!json_is_object(jwk) || !jumio_jwks_usage_ok(jwk, alg)) {
         return NULL;
     }
-    if (jumio_jwks_alg_is_rsa(alg) && jumio_jwks_str_is(kty, "RSA")) {
+    if (jumio_jwks_alg_is_rsa(alg) && jumio_json_str_is(kty, "RSA")) {
         return jumio_jwks_rsa(p, jwk);
     }
-    if (cv != NULL && jumio_jwks_str_is(kty, "EC")) {
+    if (cv != NULL && jumio_json_str_is(kty, "EC")) {
         return jumio_jwks_ec(p, jwk, cv);
     }
     return NULL;

@@ -11,6 +11,7 @@
 #include <jwt.h>
 
 #include "core/jwt.h"
+#include "core/json.h"
 #include "core/jwks.h"
 #include "core/util.h"
 
@@ -216,13 +217,6 @@ static const char *jumio_jwt_check_times(json_t *claims, long long now, int leew
     return NULL;
 }
 
-/* 1 when v is a JSON string equal to want (no embedded NUL), else 0. */
-static int jumio_jwt_str_is(json_t *v, const char *want)
-{
-    return json_is_string(v) && json_string_length(v) == strlen(want)
-           && strcmp(json_string_value(v), want) == 0;
-}
-
 /* NULL when iss and aud match the configured issuer/audience (when set), else a reason. */
 static const char *jumio_jwt_check_iss_aud(json_t *claims, const jumio_jwt_cfg_t *cfg)
 {
@@ -230,7 +224,7 @@ static const char *jumio_jwt_check_iss_aud(json_t *claims, const jumio_jwt_cfg_t
     size_t i;
     int found = 0;
 
-    if (cfg->issuer != NULL && !jumio_jwt_str_is(json_object_get(claims, "iss"), cfg->issuer)) {
+    if (cfg->issuer != NULL && !jumio_json_str_is(json_object_get(claims, "iss"), cfg->issuer)) {
         return "token issuer not accepted";
     }
     if (cfg->audience == NULL) {
@@ -238,11 +232,11 @@ static const char *jumio_jwt_check_iss_aud(json_t *claims, const jumio_jwt_cfg_t
     }
     if (json_is_array(aud)) {
         json_array_foreach(aud, i, v) {
-            found |= jumio_jwt_str_is(v, cfg->audience);
+            found |= jumio_json_str_is(v, cfg->audience);
         }
     }
     else {
-        found = jumio_jwt_str_is(aud, cfg->audience);
+        found = jumio_json_str_is(aud, cfg->audience);
     }
     return found ? NULL : "token audience not accepted";
 }

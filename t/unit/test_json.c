@@ -810,6 +810,26 @@ START_TEST(jumio_test_json_dump)
 }
 END_TEST
 
+/* jumio_json_str_is: only a JSON string of exactly want's bytes matches. */
+START_TEST(jumio_test_json_str_is)
+{
+    json_t *v = jumio_test_parse("{\"s\":\"sig\",\"e\":\"\",\"i\":1,\"a\":[\"sig\"]}");
+
+    ck_assert_int_eq(jumio_json_str_is(json_object_get(v, "s"), "sig"), 1);
+    ck_assert_int_eq(jumio_json_str_is(json_object_get(v, "s"), "si"), 0);
+    ck_assert_int_eq(jumio_json_str_is(json_object_get(v, "s"), "sig "), 0);
+    ck_assert_int_eq(jumio_json_str_is(json_object_get(v, "s"), "SIG"), 0);
+    ck_assert_int_eq(jumio_json_str_is(json_object_get(v, "e"), ""), 1);
+    ck_assert_int_eq(json_object_set_new(v, "n", json_stringn("sig\0x", 5)), 0);
+    ck_assert_int_eq(jumio_json_str_is(json_object_get(v, "n"), "sig"), 0);  /* embedded NUL */
+    ck_assert_int_eq(jumio_json_str_is(json_object_get(v, "i"), "1"), 0);
+    ck_assert_int_eq(jumio_json_str_is(json_object_get(v, "a"), "sig"), 0);
+    ck_assert_int_eq(jumio_json_str_is(json_object_get(v, "missing"), "sig"), 0);
+    ck_assert_int_eq(jumio_json_str_is(NULL, ""), 0);
+    json_decref(v);
+}
+END_TEST
+
 /* The json test suite. */
 Suite *jumio_test_json_suite(void)
 {
@@ -842,6 +862,7 @@ Suite *jumio_test_json_suite(void)
     tcase_add_test(tc, jumio_test_error_text);
     tcase_add_test(tc, jumio_test_error_text_long);
     tcase_add_test(tc, jumio_test_json_dump);
+    tcase_add_test(tc, jumio_test_json_str_is);
     suite_add_tcase(s, tc);
     return s;
 }
