@@ -57,22 +57,6 @@ static const jumio_jwks_curve_t *jumio_jwks_curve_of(int alg)
     return NULL;
 }
 
-/* 1 when s (n bytes) is a key id we accept: 1..256 printable ASCII characters. */
-int jumio_jwks_kid_ok(const char *s, apr_size_t n)
-{
-    apr_size_t i;
-
-    if (s == NULL || n == 0 || n > JUMIO_JWKS_MAX_KID) {
-        return 0;
-    }
-    for (i = 0; i < n; i++) {
-        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 /* The string member name of obj decoded from base64url into *len bytes; NULL when absent,
  * not a string or not base64url. */
 static unsigned char *jumio_jwks_b64(apr_pool_t *p, json_t *obj, const char *name,
@@ -256,7 +240,7 @@ static void jumio_jwks_add(apr_pool_t *p, json_t *jwk, int alg, apr_array_header
 
     if (kidv != NULL) {
         if (!json_is_string(kidv)
-            || !jumio_jwks_kid_ok(json_string_value(kidv), json_string_length(kidv))) {
+            || !jumio_jwt_kid_ok(json_string_value(kidv), json_string_length(kidv))) {
             return;
         }
         kid = apr_pstrdup(p, json_string_value(kidv));

@@ -6,16 +6,12 @@
 #include <apr_pools.h>
 #include <apr_tables.h>
 
-#define JUMIO_JWKS_MAX_KID 256           /* bytes of a key id */
-
 typedef struct {
     const char *kid;             /* NULL when the JWK has none */
     const char *pem;             /* SubjectPublicKeyInfo PEM, NUL-terminated */
     apr_size_t pemlen;
 } jumio_jwk_t;
 
-/* 1 when s (n bytes) is an acceptable key id: 1..256 printable ASCII characters. */
-int jumio_jwks_kid_ok(const char *s, apr_size_t n);
 /* Parse a JWKS document ({"keys": [...]}, untrusted, len bytes) into the keys usable with the
  * pinned algorithm alg (RS*: kty RSA of 2048+ bits; ES256/384/512: kty EC on P-256/384/521):
  * *keys is an array of jumio_jwk_t in p, maybe empty. JWKs with use other than "sig", key_ops

@@ -12,7 +12,6 @@
 
 #include "core/jwt.h"
 #include "core/json.h"
-#include "core/jwks.h"
 #include "core/util.h"
 
 #define JUMIO_JWT_MAX_LEN 8192          /* bytes of a compact token */
@@ -115,6 +114,22 @@ static json_t *jumio_jwt_segment_json(apr_pool_t *p, const char *seg, apr_size_t
     return obj;
 }
 
+/* 1 when s (n bytes) is a key id we accept: 1..256 printable ASCII characters. */
+int jumio_jwt_kid_ok(const char *s, apr_size_t n)
+{
+    apr_size_t i;
+
+    if (s == NULL || n == 0 || n > JUMIO_JWT_MAX_KID) {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* The kid member of a token header into *kid (NULL when absent); NULL or a reason. */
 static const char *jumio_jwt_header_kid(apr_pool_t *p, json_t *hdr, const char **kid)
 {
@@ -123,7 +138,7 @@ static const char *jumio_jwt_header_kid(apr_pool_t *p, json_t *hdr, const char *
     if (v == NULL) {
         return NULL;
     }
-    if (!json_is_string(v) || !jumio_jwks_kid_ok(json_string_value(v), json_string_length(v))) {
+    if (!json_is_string(v) || !jumio_jwt_kid_ok(json_string_value(v), json_string_length(v))) {
         return "token kid is not 1..256 printable characters";
     }
     *kid = apr_pstrdup(p, json_string_value(v));

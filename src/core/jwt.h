@@ -5,6 +5,8 @@
 
 #include <apr_pools.h>
 
+#define JUMIO_JWT_MAX_KID 256           /* bytes of a key id */
+
 typedef struct {
     int alg;                     /* libjwt jwt_alg_t, pinned */
     const unsigned char *key;    /* HMAC secret or PEM public key */
@@ -22,6 +24,8 @@ typedef struct {
  * token itself). */
 const char *jumio_jwt_verify(apr_pool_t *p, const jumio_jwt_cfg_t *cfg, const char *token,
                              long long now, const char **user);
+/* 1 when s (n bytes) is an acceptable key id: 1..256 printable ASCII characters. */
+int jumio_jwt_kid_ok(const char *s, apr_size_t n);
 /* Parse an algorithm name (HS256 ... ES512); -1 when unknown or "none". */
 int jumio_jwt_alg_from_name(const char *name);
 /* The kid of a compact JWT's header into *kid (in p; NULL when the header has none), after the
