@@ -15,7 +15,6 @@
 #include "core/util.h"
 
 #define JUMIO_JWT_MAX_LEN 8192          /* bytes of a compact token */
-#define JUMIO_JWT_MAX_USER 255          /* bytes of the user id */
 
 /* Algorithm names mod_jumio accepts, with libjwt's constants. */
 static const struct {
@@ -256,27 +255,25 @@ static const char *jumio_jwt_check_iss_aud(json_t *claims, const jumio_jwt_cfg_t
     return found ? NULL : "token audience not accepted";
 }
 
-/* The user claim (a non-empty string of printable characters, at most 255 bytes) copied into
- * *user; NULL on success, else a reason. */
+/* The user claim (a string that jumio_util_user_id_ok accepts) copied into *user; NULL on
+ * success, else a reason. */
 static const char *jumio_jwt_user(apr_pool_t *p, json_t *claims, const char *claim,
                                   const char **user)
 {
     json_t *v = json_object_get(claims, claim != NULL && *claim != '\0' ? claim : "sub");
     const char *s;
-    size_t i, n;
+    size_t n;
 
     if (!json_is_string(v)) {
         return "token user claim missing or not a string";
     }
     s = json_string_value(v);
     n = json_string_length(v);
-    if (n == 0 || n > JUMIO_JWT_MAX_USER) {
+    if (n == 0 || n > JUMIO_UTIL_MAX_USER_ID) {
         return "token user claim empty or too long";
     }
-    for (i = 0; i < n; i++) {
-        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] == 0x7f) {
-            return "token user claim has control characters";
-        }
+    if (!jumio_util_user_id_ok(s, n)) {
+        return "token user claim has control characters";
     }
     *user = apr_pstrmemdup(p, s, n);
     return NULL;

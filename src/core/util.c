@@ -1,5 +1,5 @@
 /* core/util.c - small security helpers of mod_jumio: UUIDs, random tokens, constant-time
- * comparison, HMAC-SHA256 and base64url. Only APR and OpenSSL; no httpd calls. */
+ * comparison, HMAC-SHA256, the user-id rule and base64url. Only APR and OpenSSL; no httpd calls. */
 #include <limits.h>
 #include <string.h>
 
@@ -119,6 +119,23 @@ const char *jumio_util_hmac_sha256_hex(apr_pool_t *p, const char *key, apr_size_
     hex = apr_pescape_hex(p, mac, maclen, 0);
     OPENSSL_cleanse(mac, sizeof(mac));
     return hex;
+}
+
+/* 1 when s (n bytes) is a usable user id (a JWT's user claim or another module's r->user):
+ * 1..255 bytes, none a control character (< 0x20 or 0x7f; a NUL byte counts as one). */
+int jumio_util_user_id_ok(const char *s, apr_size_t n)
+{
+    apr_size_t i;
+
+    if (s == NULL || n == 0 || n > JUMIO_UTIL_MAX_USER_ID) {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] == 0x7f) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 /* base64url decode (padding optional) with APR's decoder; *outlen set; NULL on invalid input.

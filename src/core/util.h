@@ -5,6 +5,8 @@
 
 #include <apr_pools.h>
 
+#define JUMIO_UTIL_MAX_USER_ID 255      /* bytes of a user id */
+
 /* 1 when s is a UUID in 8-4-4-4-12 hex form (either case), else 0. NULL gives 0. */
 int jumio_util_is_uuid(const char *s);
 /* A fresh random version-4 UUID (lowercase) from APR's random source; NULL on failure. */
@@ -16,6 +18,9 @@ int jumio_util_ct_equal(const char *a, const char *b);
 /* Lowercase hex HMAC-SHA256 of msg under key (64 chars); NULL on failure. */
 const char *jumio_util_hmac_sha256_hex(apr_pool_t *p, const char *key, apr_size_t keylen,
                                        const char *msg);
+/* 1 when s (n bytes) is a usable user id: 1..255 bytes, none a control character (< 0x20 or
+ * 0x7f; a NUL byte counts as one). Bytes from 0x80 (UTF-8) are allowed. NULL gives 0. */
+int jumio_util_user_id_ok(const char *s, apr_size_t n);
 /* base64url decode (no padding needed); *outlen set; NULL on invalid input. Result NUL-terminated. */
 char *jumio_util_b64url_decode(apr_pool_t *p, const char *in, apr_size_t *outlen);
 
