@@ -116,17 +116,7 @@ static json_t *jumio_jwt_segment_json(apr_pool_t *p, const char *seg, apr_size_t
 /* 1 when s (n bytes) is a key id we accept: 1..256 printable ASCII characters. */
 int jumio_jwt_kid_ok(const char *s, apr_size_t n)
 {
-    apr_size_t i;
-
-    if (s == NULL || n == 0 || n > JUMIO_JWT_MAX_KID) {
-        return 0;
-    }
-    for (i = 0; i < n; i++) {
-        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e) {
-            return 0;
-        }
-    }
-    return 1;
+    return jumio_util_text_ok(s, n, JUMIO_JWT_MAX_KID, 0);
 }
 
 /* The kid member of a token header into *kid (NULL when absent); NULL or a reason. */

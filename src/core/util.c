@@ -121,21 +121,29 @@ const char *jumio_util_hmac_sha256_hex(apr_pool_t *p, const char *key, apr_size_
     return hex;
 }
 
-/* 1 when s (n bytes) is a usable user id (a JWT's user claim or another module's r->user):
- * 1..255 bytes, none a control character (< 0x20 or 0x7f; a NUL byte counts as one). */
-int jumio_util_user_id_ok(const char *s, apr_size_t n)
+/* 1 when s (n bytes) has 1..max bytes, none a control character (< 0x20 or 0x7f; a NUL byte
+ * counts as one), and bytes from 0x80 only when high != 0. NULL gives 0. */
+int jumio_util_text_ok(const char *s, apr_size_t n, apr_size_t max, int high)
 {
     apr_size_t i;
 
-    if (s == NULL || n == 0 || n > JUMIO_UTIL_MAX_USER_ID) {
+    if (s == NULL || n == 0 || n > max) {
         return 0;
     }
     for (i = 0; i < n; i++) {
-        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] == 0x7f) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f || (c >= 0x80 && !high)) {
             return 0;
         }
     }
     return 1;
+}
+
+/* 1 when s (n bytes) is a usable user id (a JWT's user claim or another module's r->user):
+ * 1..255 bytes, none a control character; UTF-8 allowed. */
+int jumio_util_user_id_ok(const char *s, apr_size_t n)
+{
+    return jumio_util_text_ok(s, n, JUMIO_UTIL_MAX_USER_ID, 1);
 }
 
 /* base64url decode (padding optional) with APR's decoder; *outlen set; NULL on invalid input.

@@ -18,6 +18,9 @@ int jumio_util_ct_equal(const char *a, const char *b);
 /* Lowercase hex HMAC-SHA256 of msg under key (64 chars); NULL on failure. */
 const char *jumio_util_hmac_sha256_hex(apr_pool_t *p, const char *key, apr_size_t keylen,
                                        const char *msg);
+/* 1 when s (n bytes) has 1..max bytes, none a control character (< 0x20 or 0x7f; a NUL byte
+ * counts as one), and bytes from 0x80 only when high != 0. NULL gives 0. */
+int jumio_util_text_ok(const char *s, apr_size_t n, apr_size_t max, int high);
 /* 1 when s (n bytes) is a usable user id: 1..255 bytes, none a control character (< 0x20 or
  * 0x7f; a NUL byte counts as one). Bytes from 0x80 (UTF-8) are allowed. NULL gives 0. */
 int jumio_util_user_id_ok(const char *s, apr_size_t n);

@@ -225,6 +225,23 @@ START_TEST(jumio_test_user_id_ok)
 }
 END_TEST
 
+/* jumio_util_text_ok: length bounds, control characters, bytes from 0x80 only when allowed. */
+START_TEST(jumio_test_text_ok)
+{
+    ck_assert_int_eq(jumio_util_text_ok("abc", 3, 3, 0), 1);
+    ck_assert_int_eq(jumio_util_text_ok("abc", 3, 2, 0), 0);
+    ck_assert_int_eq(jumio_util_text_ok("abc", 0, 3, 0), 0);
+    ck_assert_int_eq(jumio_util_text_ok(NULL, 3, 3, 1), 0);
+    ck_assert_int_eq(jumio_util_text_ok(" ~", 2, 3, 0), 1);
+    ck_assert_int_eq(jumio_util_text_ok("a\x7f", 2, 3, 1), 0);
+    ck_assert_int_eq(jumio_util_text_ok("a\x1f", 2, 3, 1), 0);
+    ck_assert_int_eq(jumio_util_text_ok("a\0", 2, 3, 1), 0);
+    ck_assert_int_eq(jumio_util_text_ok("\xc3\xa9", 2, 3, 1), 1);
+    ck_assert_int_eq(jumio_util_text_ok("\xc3\xa9", 2, 3, 0), 0);
+    ck_assert_int_eq(jumio_util_text_ok("\x80", 1, 3, 0), 0);
+}
+END_TEST
+
 /* The util test suite. */
 Suite *jumio_test_util_suite(void)
 {
@@ -241,6 +258,7 @@ Suite *jumio_test_util_suite(void)
     tcase_add_test(tc, jumio_test_b64url_good);
     tcase_add_test(tc, jumio_test_b64url_bad);
     tcase_add_test(tc, jumio_test_user_id_ok);
+    tcase_add_test(tc, jumio_test_text_ok);
     suite_add_tcase(s, tc);
     return s;
 }
