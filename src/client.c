@@ -301,7 +301,7 @@ static void jumio_client_call_once(jumio_ctx_t *c, const char *method, jumio_svc
     jumio_srv_cfg_t *sc = jumio_config_srv_of(c);
     jumio_client_req_t q = { method, NULL, NULL, NULL, NULL, NULL, NULL, 0 };
     jumio_client_sink_t k;
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    const char *text = jumio_json_dump(c->pool, body);
     const char *old = NULL;
     long status = 0;
     int attempt;
@@ -310,10 +310,9 @@ static void jumio_client_call_once(jumio_ctx_t *c, const char *method, jumio_svc
     ans->outcome = JUMIO_UP_ERROR;
     q.url = apr_pstrcat(c->pool, jumio_config_endpoint(sc, svc, c->pool), path, NULL);
     if (text) {
-        q.body = apr_pstrdup(c->pool, text);
+        q.body = text;
         q.body_len = strlen(text);
         q.content_type = "application/json";
-        free(text);
     }
     if (sc->auth == JUMIO_AUTH_BASIC) {
         q.user = sc->client_id;

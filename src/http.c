@@ -1,5 +1,6 @@
 /* jumio_http.c - answering the portal: JSON bodies, errors, method checks, body reading. */
 #include "http.h"
+#include "core/core.h"
 #include <http_protocol.h>
 #include <apr_strings.h>
 #include <apr_lib.h>
@@ -20,15 +21,14 @@ int jumio_http_json_text(request_rec *r, int status, const char *text)
 /* Send a JSON answer with status (steals the reference of body); always returns OK. */
 int jumio_http_json(request_rec *r, int status, json_t *body)
 {
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    const char *text = jumio_json_dump(r->pool, body);
     json_decref(body);
     if (!text) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "mod_jumio: cannot serialise an answer");
         return jumio_http_json_text(r, HTTP_INTERNAL_SERVER_ERROR,
                                     "{\"error\":\"internal_error\",\"message\":\"Internal error.\"}");
     }
-    jumio_http_json_text(r, status, apr_pstrdup(r->pool, text));
-    free(text);
+    jumio_http_json_text(r, status, text);
     return OK;
 }
 

@@ -68,25 +68,12 @@ static const char *jumio_user_from_jwt(request_rec *r, const jumio_srv_cfg_t *sc
     return user;
 }
 
-/* 1 when a user id from another auth module is usable as ours: 1..255 bytes, no control
- * characters (the same rule as a JWT's user claim). */
-static int jumio_user_id_ok(const char *u)
-{
-    const char *c;
-    if (!u || !*u || strlen(u) > 255)
-        return 0;
-    for (c = u; *c; c++)
-        if ((unsigned char)*c < 0x20 || *c == 0x7f)
-            return 0;
-    return 1;
-}
-
 /* The user id of the request (JWT or r->user per JumioUserSource), or NULL. */
 const char *jumio_user_identify(request_rec *r, const jumio_srv_cfg_t *sc,
                                 const jumio_dir_cfg_t *dc)
 {
     if (jumio_config_user_source(dc) == JUMIO_USER_REMOTE) {
-        if (!jumio_user_id_ok(r->user)) {
+        if (!jumio_util_user_id_ok(r->user, r->user ? strlen(r->user) : 0)) {
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "mod_jumio: no usable authenticated user");
             return NULL;
         }

@@ -51,9 +51,7 @@ void jumio_work_status_check(jumio_ctx_t *c, jumio_db_t *db, jumio_tx_t *tx)
 static const char *jumio_work_summary(apr_pool_t *p, json_t *details)
 {
     json_t *data = jumio_decision_data(details);
-    char *text = data ? json_dumps(data, JSON_COMPACT) : NULL;
-    const char *out = text ? apr_pstrdup(p, text) : NULL;
-    free(text);
+    const char *out = jumio_json_dump(p, data);
     json_decref(data);
     return out;
 }
@@ -64,22 +62,21 @@ int jumio_work_fetch_details(jumio_ctx_t *c, jumio_db_t *db, jumio_tx_t *tx)
     jumio_srv_cfg_t *sc = jumio_config_srv_of(c);
     int hold = jumio_config_timeout(sc) * 3 + 5;
     jumio_answer_t ans;
-    char *text = NULL;
+    const char *text = NULL;
     int rc = -1;
     if (!jumio_util_is_uuid(tx->account_id) || !jumio_util_is_uuid(tx->workflow_id)
         || jumio_store_claim_details(c, db, tx->workflow_id, hold, c->r == NULL) != 1)
         return -1;
     jumio_client_call(c, "GET", JUMIO_SVC_RETRIEVAL, jumio_work_path(c->pool, tx, ""), NULL, &ans);
-    if (ans.outcome == JUMIO_UP_OK && (text = json_dumps(ans.json, JSON_COMPACT))) {
+    if (ans.outcome == JUMIO_UP_OK && (text = jumio_json_dump(c->pool, ans.json))) {
         const char *decision = jumio_decision_of_details(ans.json);
         const char *summary = jumio_work_summary(c->pool, ans.json);
         if (summary && !jumio_store_details(c, db, tx->workflow_id, text, summary, decision)) {
-            tx->details = apr_pstrdup(c->pool, text);
+            tx->details = text;
             tx->summary = summary;
             tx->decision = decision;
             rc = 0;
         }
-        free(text);
     }
     /* A poll gives its claim back so the next poll may try at once; the background task
      * keeps it (until `hold` ends) as its backoff, so transactions whose details keep

@@ -1,4 +1,4 @@
-/* jumio_jwks.c - an identity provider's JWKS document (RFC 7517/7518) turned into PEM public
+/* core/jwks.c - an identity provider's JWKS document (RFC 7517/7518) turned into PEM public
  * keys libjwt can verify with: RSA (n, e) and EC P-256/P-384/P-521 (x, y) JWKs, filtered by
  * the pinned algorithm, built with OpenSSL 3's EVP_PKEY_fromdata. Pure: no httpd calls.
  * Keys that cannot be used are skipped; only a document that is not a JWKS is an error. */
@@ -14,7 +14,10 @@
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 
-#include "core/core.h"
+#include "core/jwks.h"
+#include "core/json.h"
+#include "core/jwt.h"
+#include "core/util.h"
 
 #define JUMIO_JWKS_MAX_KEYS 100         /* JWKs in one document */
 #define JUMIO_JWKS_RSA_MIN 256          /* bytes of the modulus: 2048 bits (RFC 7518 3.3) */
@@ -35,13 +38,6 @@ static const jumio_jwks_curve_t jumio_jwks_curves[] = {
     { JWT_ALG_ES512, "P-521", "secp521r1", 66 },
 };
 
-/* 1 when v is a JSON string equal to want (no embedded NUL), else 0. */
-static int jumio_jwks_str_is(json_t *v, const char *want)
-{
-    return json_is_string(v) && json_string_length(v) == strlen(want)
-           && strcmp(json_string_value(v), want) == 0;
-}
-
 /* 1 when alg is RS256/384/512. */
 static int jumio_jwks_alg_is_rsa(int alg)
 {
@@ -59,22 +55,6 @@ static const jumio_jwks_curve_t *jumio_jwks_curve_of(int alg)
         }
     }
     return NULL;
-}
-
-/* 1 when s (n bytes) is a key id we accept: 1..256 printable ASCII characters. */
-int jumio_jwks_kid_ok(const char *s, apr_size_t n)
-{
-    apr_size_t i;
-
-    if (s == NULL || n == 0 || n > JUMIO_JWKS_MAX_KID) {
-        return 0;
-    }
-    for (i = 0; i < n; i++) {
-        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e) {
-            return 0;
-        }
-    }
-    return 1;
 }
 
 /* The string member name of obj decoded from base64url into *len bytes; NULL when absent,
@@ -154,7 +134,7 @@ static EVP_PKEY *jumio_jwks_ec(apr_pool_t *p, json_t *jwk, const jumio_jwks_curv
     OSSL_PARAM_BLD *bld;
     EVP_PKEY *pkey = NULL;
 
-    if (!jumio_jwks_str_is(json_object_get(jwk, "crv"), cv->crv) || x == NULL || y == NULL
+    if (!jumio_json_str_is(json_object_get(jwk, "crv"), cv->crv) || x == NULL || y == NULL
         || xlen != cv->size || ylen != cv->size) {
         return NULL;
     }
@@ -198,7 +178,7 @@ static int jumio_jwks_usage_ok(json_t *jwk, int alg)
     size_t i;
     int verify = 0;
 
-    if (use != NULL && !jumio_jwks_str_is(use, "sig")) {
+    if (use != NULL && !jumio_json_str_is(use, "sig")) {
         return 0;
     }
     if (ops != NULL) {
@@ -206,7 +186,7 @@ static int jumio_jwks_usage_ok(json_t *jwk, int alg)
             return 0;
         }
         json_array_foreach(ops, i, v) {
-            verify |= jumio_jwks_str_is(v, "verify");
+            verify |= jumio_json_str_is(v, "verify");
         }
         if (!verify) {
             return 0;
@@ -227,10 +207,10 @@ static EVP_PKEY *jumio_jwks_key_of(apr_pool_t *p, json_t *jwk, int alg)
     if (!json_is_object(jwk) || !jumio_jwks_usage_ok(jwk, alg)) {
         return NULL;
     }
-    if (jumio_jwks_alg_is_rsa(alg) && jumio_jwks_str_is(kty, "RSA")) {
+    if (jumio_jwks_alg_is_rsa(alg) && jumio_json_str_is(kty, "RSA")) {
         return jumio_jwks_rsa(p, jwk);
     }
-    if (cv != NULL && jumio_jwks_str_is(kty, "EC")) {
+    if (cv != NULL && jumio_json_str_is(kty, "EC")) {
         return jumio_jwks_ec(p, jwk, cv);
     }
     return NULL;
@@ -260,7 +240,7 @@ static void jumio_jwks_add(apr_pool_t *p, json_t *jwk, int alg, apr_array_header
 
     if (kidv != NULL) {
         if (!json_is_string(kidv)
-            || !jumio_jwks_kid_ok(json_string_value(kidv), json_string_length(kidv))) {
+            || !jumio_jwt_kid_ok(json_string_value(kidv), json_string_length(kidv))) {
             return;
         }
         kid = apr_pstrdup(p, json_string_value(kidv));

@@ -1,4 +1,4 @@
-/* jumio_jwt.c - verification of the portal's compact JWT with libjwt 1.10 (which has no claim
+/* core/jwt.c - verification of the portal's compact JWT with libjwt 1.10 (which has no claim
  * validation of its own): the algorithm is pinned before and after libjwt sees the key, then
  * exp/nbf/iat/iss/aud and the user claim are checked here with jansson.
  * Reasons returned are short and static: never the token or any claim value. */
@@ -7,12 +7,14 @@
 #include <string.h>
 
 #include <apr_strings.h>
+#include <jansson.h>
 #include <jwt.h>
 
-#include "core/core.h"
+#include "core/jwt.h"
+#include "core/json.h"
+#include "core/util.h"
 
 #define JUMIO_JWT_MAX_LEN 8192          /* bytes of a compact token */
-#define JUMIO_JWT_MAX_USER 255          /* bytes of the user id */
 
 /* Algorithm names mod_jumio accepts, with libjwt's constants. */
 static const struct {
@@ -111,6 +113,12 @@ static json_t *jumio_jwt_segment_json(apr_pool_t *p, const char *seg, apr_size_t
     return obj;
 }
 
+/* 1 when s (n bytes) is a key id we accept: 1..256 printable ASCII characters. */
+int jumio_jwt_kid_ok(const char *s, apr_size_t n)
+{
+    return jumio_util_text_ok(s, n, JUMIO_JWT_MAX_KID, 0);
+}
+
 /* The kid member of a token header into *kid (NULL when absent); NULL or a reason. */
 static const char *jumio_jwt_header_kid(apr_pool_t *p, json_t *hdr, const char **kid)
 {
@@ -119,7 +127,7 @@ static const char *jumio_jwt_header_kid(apr_pool_t *p, json_t *hdr, const char *
     if (v == NULL) {
         return NULL;
     }
-    if (!json_is_string(v) || !jumio_jwks_kid_ok(json_string_value(v), json_string_length(v))) {
+    if (!json_is_string(v) || !jumio_jwt_kid_ok(json_string_value(v), json_string_length(v))) {
         return "token kid is not 1..256 printable characters";
     }
     *kid = apr_pstrdup(p, json_string_value(v));
@@ -213,13 +221,6 @@ static const char *jumio_jwt_check_times(json_t *claims, long long now, int leew
     return NULL;
 }
 
-/* 1 when v is a JSON string equal to want (no embedded NUL), else 0. */
-static int jumio_jwt_str_is(json_t *v, const char *want)
-{
-    return json_is_string(v) && json_string_length(v) == strlen(want)
-           && strcmp(json_string_value(v), want) == 0;
-}
-
 /* NULL when iss and aud match the configured issuer/audience (when set), else a reason. */
 static const char *jumio_jwt_check_iss_aud(json_t *claims, const jumio_jwt_cfg_t *cfg)
 {
@@ -227,7 +228,7 @@ static const char *jumio_jwt_check_iss_aud(json_t *claims, const jumio_jwt_cfg_t
     size_t i;
     int found = 0;
 
-    if (cfg->issuer != NULL && !jumio_jwt_str_is(json_object_get(claims, "iss"), cfg->issuer)) {
+    if (cfg->issuer != NULL && !jumio_json_str_is(json_object_get(claims, "iss"), cfg->issuer)) {
         return "token issuer not accepted";
     }
     if (cfg->audience == NULL) {
@@ -235,36 +236,34 @@ static const char *jumio_jwt_check_iss_aud(json_t *claims, const jumio_jwt_cfg_t
     }
     if (json_is_array(aud)) {
         json_array_foreach(aud, i, v) {
-            found |= jumio_jwt_str_is(v, cfg->audience);
+            found |= jumio_json_str_is(v, cfg->audience);
         }
     }
     else {
-        found = jumio_jwt_str_is(aud, cfg->audience);
+        found = jumio_json_str_is(aud, cfg->audience);
     }
     return found ? NULL : "token audience not accepted";
 }
 
-/* The user claim (a non-empty string of printable characters, at most 255 bytes) copied into
- * *user; NULL on success, else a reason. */
+/* The user claim (a string that jumio_util_user_id_ok accepts) copied into *user; NULL on
+ * success, else a reason. */
 static const char *jumio_jwt_user(apr_pool_t *p, json_t *claims, const char *claim,
                                   const char **user)
 {
     json_t *v = json_object_get(claims, claim != NULL && *claim != '\0' ? claim : "sub");
     const char *s;
-    size_t i, n;
+    size_t n;
 
     if (!json_is_string(v)) {
         return "token user claim missing or not a string";
     }
     s = json_string_value(v);
     n = json_string_length(v);
-    if (n == 0 || n > JUMIO_JWT_MAX_USER) {
+    if (n == 0 || n > JUMIO_UTIL_MAX_USER_ID) {
         return "token user claim empty or too long";
     }
-    for (i = 0; i < n; i++) {
-        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] == 0x7f) {
-            return "token user claim has control characters";
-        }
+    if (!jumio_util_user_id_ok(s, n)) {
+        return "token user claim has control characters";
     }
     *user = apr_pstrmemdup(p, s, n);
     return NULL;

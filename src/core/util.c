@@ -1,5 +1,5 @@
-/* jumio_util.c - small security helpers of mod_jumio: UUIDs, random tokens, constant-time
- * comparison, HMAC-SHA256 and base64url. Only APR and OpenSSL; no httpd calls. */
+/* core/util.c - small security helpers of mod_jumio: UUIDs, random tokens, constant-time
+ * comparison, HMAC-SHA256, the user-id rule and base64url. Only APR and OpenSSL; no httpd calls. */
 #include <limits.h>
 #include <string.h>
 
@@ -12,7 +12,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "core/core.h"
+#include "core/util.h"
 
 #define JUMIO_UUID_LEN 36
 #define JUMIO_UUID_BYTES 16
@@ -119,6 +119,31 @@ const char *jumio_util_hmac_sha256_hex(apr_pool_t *p, const char *key, apr_size_
     hex = apr_pescape_hex(p, mac, maclen, 0);
     OPENSSL_cleanse(mac, sizeof(mac));
     return hex;
+}
+
+/* 1 when s (n bytes) has 1..max bytes, none a control character (< 0x20 or 0x7f; a NUL byte
+ * counts as one), and bytes from 0x80 only when high != 0. NULL gives 0. */
+int jumio_util_text_ok(const char *s, apr_size_t n, apr_size_t max, int high)
+{
+    apr_size_t i;
+
+    if (s == NULL || n == 0 || n > max) {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f || (c >= 0x80 && !high)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* 1 when s (n bytes) is a usable user id (a JWT's user claim or another module's r->user):
+ * 1..255 bytes, none a control character; UTF-8 allowed. */
+int jumio_util_user_id_ok(const char *s, apr_size_t n)
+{
+    return jumio_util_text_ok(s, n, JUMIO_UTIL_MAX_USER_ID, 1);
 }
 
 /* base64url decode (padding optional) with APR's decoder; *outlen set; NULL on invalid input.

@@ -50,7 +50,7 @@ static void fuzz_jwks(const char *doc, size_t len, int alg, const char *type)
         if (k->kid == NULL) {
             continue;
         }
-        FUZZ_ASSERT(jumio_jwks_kid_ok(k->kid, strlen(k->kid)));
+        FUZZ_ASSERT(jumio_jwt_kid_ok(k->kid, strlen(k->kid)));
         for (j = 0; j < i; j++) {
             const char *other = APR_ARRAY_IDX(keys, j, jumio_jwk_t).kid;
             FUZZ_ASSERT(other == NULL || strcmp(other, k->kid) != 0);

@@ -85,7 +85,7 @@ static void fuzz_kid(const char *token)
         FUZZ_ASSERT(kid == NULL && *err != '\0');
     }
     else if (kid != NULL) {
-        FUZZ_ASSERT(jumio_jwks_kid_ok(kid, strlen(kid)));
+        FUZZ_ASSERT(jumio_jwt_kid_ok(kid, strlen(kid)));
     }
     fuzz_pool_end();
 }

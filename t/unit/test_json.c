@@ -1,5 +1,6 @@
-/* test_json.c - unit tests of src/jumio_json.c: statuses, decisions, callback parsing, the
- * account request/answer mapping, stored credentials and Jumio error texts. */
+/* test_json.c - unit tests of src/core/workflow.c and src/core/mapping.c: statuses, decisions,
+ * callback parsing, the account request/answer mapping, stored credentials and Jumio error
+ * texts. */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,7 +205,7 @@ START_TEST(jumio_test_decision_data_doc)
 {
     json_t *d = jumio_test_parse(jumio_test_details_doc);
     json_t *data = jumio_decision_data(d);
-    char *dump = json_dumps(data, JSON_COMPACT);
+    const char *dump = jumio_json_dump(jumio_test_pool, data);
 
     ck_assert_str_eq(jumio_decision_of_details(d), "WARNING");
     ck_assert_ptr_nonnull(dump);
@@ -215,7 +216,6 @@ START_TEST(jumio_test_decision_data_doc)
     ck_assert_ptr_null(strstr(dump, "firstName"));
     ck_assert_ptr_null(strstr(dump, "user-1"));
     ck_assert_ptr_null(strstr(dump, "AUT"));
-    free(dump);
     jumio_test_json_eq(data, "{\"definitionKey\":\"2\",\"capabilities\":{\"extraction\":"
                              "\"PASSED\",\"dataChecks\":\"PASSED\",\"imageChecks\":\"PASSED\","
                              "\"usability\":\"WARNING\",\"liveness\":\"NOT_EXECUTED\"}}");
@@ -791,6 +791,45 @@ START_TEST(jumio_test_error_text_long)
 }
 END_TEST
 
+/* jumio_json_dump: compact text in the pool, the value kept; NULL for NULL or a bare scalar. */
+START_TEST(jumio_test_json_dump)
+{
+    json_t *v = jumio_test_parse("{ \"a\" : 1, \"b\" : [ true, null, \"\\u00e9\" ] }");
+    json_t *s = json_string("x");
+
+    ck_assert_str_eq(jumio_json_dump(jumio_test_pool, v),
+                     "{\"a\":1,\"b\":[true,null,\"\xc3\xa9\"]}");
+    ck_assert_int_eq((int)v->refcount, 1);
+    ck_assert_str_eq(jumio_json_dump(jumio_test_pool, json_object_get(v, "b")),
+                     "[true,null,\"\xc3\xa9\"]");
+    ck_assert_ptr_null(jumio_json_dump(jumio_test_pool, NULL));
+    ck_assert_ptr_null(jumio_json_dump(jumio_test_pool, s));    /* only objects and arrays */
+    ck_assert_int_eq((int)s->refcount, 1);
+    json_decref(s);
+    json_decref(v);
+}
+END_TEST
+
+/* jumio_json_str_is: only a JSON string of exactly want's bytes matches. */
+START_TEST(jumio_test_json_str_is)
+{
+    json_t *v = jumio_test_parse("{\"s\":\"sig\",\"e\":\"\",\"i\":1,\"a\":[\"sig\"]}");
+
+    ck_assert_int_eq(jumio_json_str_is(json_object_get(v, "s"), "sig"), 1);
+    ck_assert_int_eq(jumio_json_str_is(json_object_get(v, "s"), "si"), 0);
+    ck_assert_int_eq(jumio_json_str_is(json_object_get(v, "s"), "sig "), 0);
+    ck_assert_int_eq(jumio_json_str_is(json_object_get(v, "s"), "SIG"), 0);
+    ck_assert_int_eq(jumio_json_str_is(json_object_get(v, "e"), ""), 1);
+    ck_assert_int_eq(json_object_set_new(v, "n", json_stringn("sig\0x", 5)), 0);
+    ck_assert_int_eq(jumio_json_str_is(json_object_get(v, "n"), "sig"), 0);  /* embedded NUL */
+    ck_assert_int_eq(jumio_json_str_is(json_object_get(v, "i"), "1"), 0);
+    ck_assert_int_eq(jumio_json_str_is(json_object_get(v, "a"), "sig"), 0);
+    ck_assert_int_eq(jumio_json_str_is(json_object_get(v, "missing"), "sig"), 0);
+    ck_assert_int_eq(jumio_json_str_is(NULL, ""), 0);
+    json_decref(v);
+}
+END_TEST
+
 /* The json test suite. */
 Suite *jumio_test_json_suite(void)
 {
@@ -822,6 +861,8 @@ Suite *jumio_test_json_suite(void)
     tcase_add_test(tc, jumio_test_creds_from_json_edges);
     tcase_add_test(tc, jumio_test_error_text);
     tcase_add_test(tc, jumio_test_error_text_long);
+    tcase_add_test(tc, jumio_test_json_dump);
+    tcase_add_test(tc, jumio_test_json_str_is);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,4 +1,4 @@
-/* test_jwks.c - unit tests of src/jumio_jwks.c and jumio_jwt_kid: RSA and EC JWKs (keys
+/* test_jwks.c - unit tests of src/core/jwks.c and jumio_jwt_kid: RSA and EC JWKs (keys
  * generated at test time) give the same PEM as OpenSSL writes for the key, tokens signed with
  * the private keys verify with the parsed PEM, unusable JWKs are skipped (use, key_ops, alg,
  * family, curve, size, encoding, kid), bad documents are refused, and kid selection. */
@@ -558,8 +558,15 @@ START_TEST(jumio_test_jwks_jwt_kid)
     ck_assert_ptr_nonnull(jumio_jwt_kid(jumio_test_jwks_pool, NULL, JWT_ALG_RS256, &kid));
     ck_assert_ptr_nonnull(jumio_jwt_kid(jumio_test_jwks_pool, "e30.e30.c2ln", -1, &kid));
     ck_assert_ptr_nonnull(jumio_jwt_kid(jumio_test_jwks_pool, "e30.e30.c2ln", JWT_ALG_RS256, NULL));
-    ck_assert_int_eq(jumio_jwks_kid_ok("k", 1), 1);
-    ck_assert_int_eq(jumio_jwks_kid_ok(NULL, 0), 0);
+    ck_assert_int_eq(jumio_jwt_kid_ok("k", 1), 1);
+    ck_assert_int_eq(jumio_jwt_kid_ok(NULL, 0), 0);
+    ck_assert_int_eq(jumio_jwt_kid_ok("k", 0), 0);
+    ck_assert_int_eq(jumio_jwt_kid_ok(" ~", 2), 1);
+    ck_assert_int_eq(jumio_jwt_kid_ok("a\x7f", 2), 0);
+    ck_assert_int_eq(jumio_jwt_kid_ok("a\x1f", 2), 0);
+    ck_assert_int_eq(jumio_jwt_kid_ok("\xc3\xa9", 2), 0);
+    ck_assert_int_eq(jumio_jwt_kid_ok(long_kid, JUMIO_JWT_MAX_KID), 1);
+    ck_assert_int_eq(jumio_jwt_kid_ok(long_kid, JUMIO_JWT_MAX_KID + 1), 0);
 }
 END_TEST
 

@@ -1,4 +1,4 @@
-/* test_jwt.c - unit tests of src/jumio_jwt.c: good HS/RS/ES tokens (keys generated at test
+/* test_jwt.c - unit tests of src/core/jwt.c: good HS/RS/ES tokens (keys generated at test
  * time with OpenSSL, signed with libjwt), algorithm pinning attacks, time claims with leeway,
  * iss/aud, the user claim and malformed tokens. */
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* test_util.c - unit tests of src/jumio_util.c: UUIDs, random tokens, constant-time compare,
+/* test_util.c - unit tests of src/core/util.c: UUIDs, random tokens, constant-time compare,
  * HMAC-SHA256 and base64url decoding. */
 #include <string.h>
 
@@ -198,6 +198,50 @@ START_TEST(jumio_test_b64url_bad)
 }
 END_TEST
 
+/* The user-id rule: 1..255 bytes, no byte below 0x20 (NUL included) nor 0x7f; UTF-8 allowed. */
+START_TEST(jumio_test_user_id_ok)
+{
+    char id[300];
+
+    memset(id, 'u', sizeof(id));
+    ck_assert_int_eq(jumio_util_user_id_ok("a", 1), 1);
+    ck_assert_int_eq(jumio_util_user_id_ok(id, 255), 1);
+    ck_assert_int_eq(jumio_util_user_id_ok(id, JUMIO_UTIL_MAX_USER_ID), 1);
+    ck_assert_int_eq(jumio_util_user_id_ok(id, 256), 0);
+    ck_assert_int_eq(jumio_util_user_id_ok(id, sizeof(id)), 0);
+    ck_assert_int_eq(jumio_util_user_id_ok("", 0), 0);
+    ck_assert_int_eq(jumio_util_user_id_ok("a", 0), 0);
+    ck_assert_int_eq(jumio_util_user_id_ok(NULL, 1), 0);
+    ck_assert_int_eq(jumio_util_user_id_ok("alice@example.com ~!", 20), 1);
+    ck_assert_int_eq(jumio_util_user_id_ok("J\xc3\xa9r\xc3\xb4me", 8), 1);   /* UTF-8 */
+    ck_assert_int_eq(jumio_util_user_id_ok("\x80\xff", 2), 1);
+    ck_assert_int_eq(jumio_util_user_id_ok(" ", 1), 1);
+    ck_assert_int_eq(jumio_util_user_id_ok("evil\nuser", 9), 0);
+    ck_assert_int_eq(jumio_util_user_id_ok("tab\t", 4), 0);
+    ck_assert_int_eq(jumio_util_user_id_ok("\x1f", 1), 0);
+    ck_assert_int_eq(jumio_util_user_id_ok("del\x7f", 4), 0);
+    ck_assert_int_eq(jumio_util_user_id_ok("user\0x", 6), 0);               /* embedded NUL */
+    ck_assert_int_eq(jumio_util_user_id_ok("user\0x", 4), 1);
+}
+END_TEST
+
+/* jumio_util_text_ok: length bounds, control characters, bytes from 0x80 only when allowed. */
+START_TEST(jumio_test_text_ok)
+{
+    ck_assert_int_eq(jumio_util_text_ok("abc", 3, 3, 0), 1);
+    ck_assert_int_eq(jumio_util_text_ok("abc", 3, 2, 0), 0);
+    ck_assert_int_eq(jumio_util_text_ok("abc", 0, 3, 0), 0);
+    ck_assert_int_eq(jumio_util_text_ok(NULL, 3, 3, 1), 0);
+    ck_assert_int_eq(jumio_util_text_ok(" ~", 2, 3, 0), 1);
+    ck_assert_int_eq(jumio_util_text_ok("a\x7f", 2, 3, 1), 0);
+    ck_assert_int_eq(jumio_util_text_ok("a\x1f", 2, 3, 1), 0);
+    ck_assert_int_eq(jumio_util_text_ok("a\0", 2, 3, 1), 0);
+    ck_assert_int_eq(jumio_util_text_ok("\xc3\xa9", 2, 3, 1), 1);
+    ck_assert_int_eq(jumio_util_text_ok("\xc3\xa9", 2, 3, 0), 0);
+    ck_assert_int_eq(jumio_util_text_ok("\x80", 1, 3, 0), 0);
+}
+END_TEST
+
 /* The util test suite. */
 Suite *jumio_test_util_suite(void)
 {
@@ -213,6 +257,8 @@ Suite *jumio_test_util_suite(void)
     tcase_add_test(tc, jumio_test_hmac);
     tcase_add_test(tc, jumio_test_b64url_good);
     tcase_add_test(tc, jumio_test_b64url_bad);
+    tcase_add_test(tc, jumio_test_user_id_ok);
+    tcase_add_test(tc, jumio_test_text_ok);
     suite_add_tcase(s, tc);
     return s;
 }
