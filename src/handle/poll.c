@@ -24,20 +24,10 @@ static int jumio_poll_done(jumio_req_t *q, const jumio_tx_t *tx)
     const char *text = jumio_json_dump(r->pool, head);
     json_decref(head);
     if (!text)
-<<<<<<< HEAD
         return jumio_http_fail_msg(r, JUMIO_E_INTERNAL, "The answer could not be made.");
-    text[strlen(text) - 1] = '\0';    /* drop the closing brace of the head object */
-    rc = jumio_http_json_text(r, HTTP_OK, apr_pstrcat(r->pool, text, ",\"data\":",
-                                                      data ? data : "null", "}", NULL));
-    free(text);
-    return rc;
-=======
-        return jumio_http_error(r, HTTP_INTERNAL_SERVER_ERROR, "internal_error",
-                                "The answer could not be made.");
     text = apr_pstrmemdup(r->pool, text, strlen(text) - 1);   /* without the closing brace */
     return jumio_http_json_text(r, HTTP_OK, apr_pstrcat(r->pool, text, ",\"data\":",
                                                         data ? data : "null", "}", NULL));
->>>>>>> core
 }
 
 /* The answer for a transaction that is not done (yet). */
