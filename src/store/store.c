@@ -1,13 +1,15 @@
-/* jumio_store.c - storage over mod_dbd: schema creation, per-connection prepared statements,
- * and the reads and writes of the handlers, each write in one DB transaction. */
+/* store.c - storage over mod_dbd: schema creation, per-connection prepared statements,
+ * and the reads and writes of the handlers, each write in one DB transaction. What differs
+ * between drivers is in their dialect (src/store/dialect.h). */
 #include "store/store.h"
+#include "store/dialect.h"
 #include <apr_strings.h>
 #include <apr_optional.h>
 #include <apr_dbd.h>
 #include <mod_dbd.h>
 
 /* Statements are prepared by us on each new connection after the schema exists (mod_dbd's
- * own ap_dbd_prepare would prepare them before any table could be created: NOTES §2). */
+ * own ap_dbd_prepare would prepare them before any table could be created: docs/DESIGN.md). */
 typedef enum { JUMIO_ST_ACCT_GET, JUMIO_ST_ACCT_UPSERT, JUMIO_ST_ACCT_UPSERT_KEEP,
                JUMIO_ST_TX_INSERT, JUMIO_ST_TX_GET, JUMIO_ST_TX_STATUS, JUMIO_ST_CB_INSERT,
                JUMIO_ST_DETAILS, JUMIO_ST_CLAIM, JUMIO_ST_CLAIM_DETAILS, JUMIO_ST_DUE,
@@ -17,6 +19,7 @@ typedef enum { JUMIO_ST_ACCT_GET, JUMIO_ST_ACCT_UPSERT, JUMIO_ST_ACCT_UPSERT_KEE
 
 struct jumio_db {
     ap_dbd_t *dbd;
+    const jumio_dialect_t *dialect;
     apr_dbd_prepared_t *st[JUMIO_ST_COUNT];
 };
 
@@ -24,116 +27,80 @@ static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *jumio_store_dbd_acquire;
 static APR_OPTIONAL_FN_TYPE(ap_dbd_open) *jumio_store_dbd_open;
 static APR_OPTIONAL_FN_TYPE(ap_dbd_close) *jumio_store_dbd_close;
 
+static const jumio_dialect_t *const jumio_store_dialects[] = {
+    &jumio_dialect_sqlite, &jumio_dialect_mysql, NULL
+};
+
 #define JUMIO_TX_COLS "workflow_id, account_id, user_id, workflow_key, cir, redirect_url, " \
     "jumio_timestamp, status, callback_token, details, decision, status_checks, created_at, summary"
 
+/* The SQL of each statement; the upserts are the dialect's (NULL here). */
 static const char *const jumio_store_sql[JUMIO_ST_COUNT] = {
-    "SELECT account_id, credentials FROM jumio_accounts WHERE user_id = %s",
-    NULL, /* upserts are driver-specific, see jumio_store_upsert_sql */
-    NULL,
+    [JUMIO_ST_ACCT_GET] = "SELECT account_id, credentials FROM jumio_accounts WHERE user_id = %s",
+    [JUMIO_ST_TX_INSERT] =
     "INSERT INTO jumio_transactions (workflow_id, account_id, user_id, workflow_key, cir, "
     "redirect_url, jumio_timestamp, status, status_rank, callback_token, status_checks, "
     "next_check_at, created_at, updated_at) "
     "VALUES (%s, %s, %s, %d, %s, %s, %s, 'INITIATED', 0, %s, 0, %lld, %lld, %lld)",
-    "SELECT " JUMIO_TX_COLS " FROM jumio_transactions WHERE workflow_id = %s",
+    [JUMIO_ST_TX_GET] = "SELECT " JUMIO_TX_COLS " FROM jumio_transactions WHERE workflow_id = %s",
+    [JUMIO_ST_TX_STATUS] =
     "UPDATE jumio_transactions SET status = %s, status_rank = %d, updated_at = %lld "
     "WHERE workflow_id = %s AND status_rank < %d",
+    [JUMIO_ST_CB_INSERT] =
     "INSERT INTO jumio_callbacks (received_at, remote_addr, workflow_id, status, body) "
     "VALUES (%lld, %s, %s, %s, %s)",
+    [JUMIO_ST_DETAILS] =
     "UPDATE jumio_transactions SET details = %s, summary = %s, decision = %s, updated_at = %lld "
     "WHERE workflow_id = %s AND details IS NULL",
+    [JUMIO_ST_CLAIM] =
     "UPDATE jumio_transactions SET status_checks = status_checks + 1, next_check_at = %lld "
     "WHERE workflow_id = %s AND status_checks = %d AND status_rank < 2",
+    [JUMIO_ST_CLAIM_DETAILS] =
     "UPDATE jumio_transactions SET details_claim_until = %lld, "
     "details_attempts = details_attempts + 1 WHERE workflow_id = %s AND details IS NULL "
     "AND status = 'PROCESSED' AND details_claim_until < %lld AND details_attempts < 10",
+    [JUMIO_ST_DUE] =
     "SELECT " JUMIO_TX_COLS " FROM jumio_transactions WHERE (next_check_at <= %lld AND "
     "status_rank < 2) OR (status_rank = 2 AND status = 'PROCESSED' AND details IS NULL AND "
     "details_claim_until < %lld AND details_attempts < 10) ORDER BY created_at LIMIT 20",
+    [JUMIO_ST_UNCLAIM_DETAILS] =
     "UPDATE jumio_transactions SET details_claim_until = 0 WHERE workflow_id = %s "
     "AND details IS NULL",
+    [JUMIO_ST_ERASE_CB] =
     "DELETE FROM jumio_callbacks WHERE workflow_id IN "
     "(SELECT workflow_id FROM jumio_transactions WHERE user_id = %s)",
-    "DELETE FROM jumio_transactions WHERE user_id = %s",
-    "DELETE FROM jumio_accounts WHERE user_id = %s",
+    [JUMIO_ST_ERASE_TX] = "DELETE FROM jumio_transactions WHERE user_id = %s",
+    [JUMIO_ST_ERASE_ACCT] = "DELETE FROM jumio_accounts WHERE user_id = %s",
+    [JUMIO_ST_COUNTERS] =
     "SELECT (SELECT COUNT(*) FROM jumio_transactions), "
     "(SELECT COUNT(*) FROM jumio_transactions WHERE status_rank < 2), "
     "(SELECT COUNT(*) FROM jumio_transactions WHERE status = 'PROCESSED' AND details IS NULL), "
     "(SELECT COUNT(*) FROM jumio_callbacks), (SELECT COUNT(*) FROM jumio_accounts)",
+    [JUMIO_ST_CLAIM_DETAILS_ANY] =
     "UPDATE jumio_transactions SET details_claim_until = %lld, "
     "details_attempts = details_attempts + 1 WHERE workflow_id = %s AND details IS NULL "
     "AND status = 'PROCESSED' AND details_claim_until < %lld",
+    [JUMIO_ST_RESCHEDULE] =
     "UPDATE jumio_transactions SET next_check_at = %lld WHERE workflow_id = %s "
     "AND status_checks = %d"
 };
 
-static const char *const jumio_store_schema_sqlite[] = {
-    "CREATE TABLE IF NOT EXISTS jumio_accounts (user_id VARCHAR(255) PRIMARY KEY, "
-    "account_id VARCHAR(36) NOT NULL, credentials TEXT, created_at BIGINT NOT NULL, "
-    "updated_at BIGINT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS jumio_transactions (workflow_id VARCHAR(36) PRIMARY KEY, "
-    "account_id VARCHAR(36) NOT NULL, user_id VARCHAR(255) NOT NULL, workflow_key INTEGER NOT NULL, "
-    "cir VARCHAR(100) NOT NULL, redirect_url TEXT, jumio_timestamp VARCHAR(40), "
-    "status VARCHAR(20) NOT NULL, status_rank INTEGER NOT NULL, callback_token VARCHAR(64), "
-    "details TEXT, summary TEXT, decision VARCHAR(20), status_checks INTEGER NOT NULL DEFAULT 0, "
-    "next_check_at BIGINT, details_claim_until BIGINT NOT NULL DEFAULT 0, "
-    "details_attempts INTEGER NOT NULL DEFAULT 0, "
-    "created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS jumio_transactions_user ON jumio_transactions (user_id)",
-    "CREATE INDEX IF NOT EXISTS jumio_transactions_due ON jumio_transactions (next_check_at)",
-    "CREATE INDEX IF NOT EXISTS jumio_transactions_pending ON jumio_transactions (status_rank, details_claim_until)",
-    "CREATE TABLE IF NOT EXISTS jumio_callbacks (id INTEGER PRIMARY KEY AUTOINCREMENT, "
-    "received_at BIGINT NOT NULL, remote_addr VARCHAR(64), workflow_id VARCHAR(36), "
-    "status VARCHAR(20), body TEXT)",
-    NULL
-};
-
-static const char *const jumio_store_schema_mysql[] = {
-    "CREATE TABLE IF NOT EXISTS jumio_accounts (user_id VARCHAR(255) PRIMARY KEY, "
-    "account_id CHAR(36) NOT NULL, credentials TEXT, created_at BIGINT NOT NULL, "
-    "updated_at BIGINT NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
-    "CREATE TABLE IF NOT EXISTS jumio_transactions (workflow_id CHAR(36) PRIMARY KEY, "
-    "account_id CHAR(36) NOT NULL, user_id VARCHAR(255) NOT NULL, workflow_key INT NOT NULL, "
-    "cir VARCHAR(100) NOT NULL, redirect_url TEXT, jumio_timestamp VARCHAR(40), "
-    "status VARCHAR(20) NOT NULL, status_rank INT NOT NULL, callback_token VARCHAR(64), "
-    "details MEDIUMTEXT, summary TEXT, decision VARCHAR(20), status_checks INT NOT NULL DEFAULT 0, "
-    "next_check_at BIGINT NULL, details_claim_until BIGINT NOT NULL DEFAULT 0, "
-    "details_attempts INT NOT NULL DEFAULT 0, "
-    "created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, INDEX jumio_transactions_user "
-    "(user_id), INDEX jumio_transactions_due (next_check_at), INDEX jumio_transactions_pending "
-    "(status_rank, details_claim_until)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
-    "CREATE TABLE IF NOT EXISTS jumio_callbacks (id BIGINT AUTO_INCREMENT PRIMARY KEY, "
-    "received_at BIGINT NOT NULL, remote_addr VARCHAR(64), workflow_id CHAR(36), "
-    "status VARCHAR(20), body TEXT) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
-    NULL
-};
-
-/* 1 when the connection's driver is MySQL/MariaDB. */
-static int jumio_store_is_mysql(const ap_dbd_t *dbd)
+/* The dialect of a connection's driver, by apr_dbd_name(); NULL when not supported. */
+static const jumio_dialect_t *jumio_store_dialect(const ap_dbd_t *dbd)
 {
-    return !strcmp(apr_dbd_name(dbd->driver), "mysql");
+    const jumio_dialect_t *const *d;
+    const char *name = apr_dbd_name(dbd->driver);
+    for (d = jumio_store_dialects; *d; d++)
+        if (!strcmp(name, (*d)->name))
+            return *d;
+    return NULL;
 }
 
-/* SQL of the account upserts (keep: leave stored credentials alone). */
-static const char *jumio_store_upsert_sql(const ap_dbd_t *dbd, int keep)
+/* SQL of statement i on a connection of dialect d. */
+static const char *jumio_store_stmt_sql(const jumio_dialect_t *d, int i)
 {
-    if (jumio_store_is_mysql(dbd))
-        return keep
-            ? "INSERT INTO jumio_accounts (user_id, account_id, credentials, created_at, updated_at) "
-              "VALUES (%s, %s, %s, %lld, %lld) ON DUPLICATE KEY UPDATE "
-              "account_id = VALUES(account_id), updated_at = VALUES(updated_at)"
-            : "INSERT INTO jumio_accounts (user_id, account_id, credentials, created_at, updated_at) "
-              "VALUES (%s, %s, %s, %lld, %lld) ON DUPLICATE KEY UPDATE "
-              "account_id = VALUES(account_id), credentials = VALUES(credentials), "
-              "updated_at = VALUES(updated_at)";
-    return keep
-        ? "INSERT INTO jumio_accounts (user_id, account_id, credentials, created_at, updated_at) "
-          "VALUES (%s, %s, %s, %lld, %lld) ON CONFLICT (user_id) DO UPDATE SET "
-          "account_id = excluded.account_id, updated_at = excluded.updated_at"
-        : "INSERT INTO jumio_accounts (user_id, account_id, credentials, created_at, updated_at) "
-          "VALUES (%s, %s, %s, %lld, %lld) ON CONFLICT (user_id) DO UPDATE SET "
-          "account_id = excluded.account_id, credentials = excluded.credentials, "
-          "updated_at = excluded.updated_at";
+    return i == JUMIO_ST_ACCT_UPSERT ? d->upsert
+         : i == JUMIO_ST_ACCT_UPSERT_KEEP ? d->upsert_keep : jumio_store_sql[i];
 }
 
 /* Find mod_dbd's acquire function; refuse to start without mod_dbd. */
@@ -158,33 +125,24 @@ static int jumio_store_schema_failed(jumio_ctx_t *c, ap_dbd_t *dbd, int last, co
     return -1;
 }
 
-/* Run schema statements and pragmas on a new connection; 0 or -1 (logged). */
-static int jumio_store_schema(jumio_ctx_t *c, ap_dbd_t *dbd, int last)
+/* Run the dialect's schema statements on a new connection (in one transaction when the
+ * dialect has one); 0 or -1 (logged). */
+static int jumio_store_schema(jumio_ctx_t *c, ap_dbd_t *dbd, const jumio_dialect_t *d, int last)
 {
-    const char *const *sql = jumio_store_is_mysql(dbd) ? jumio_store_schema_mysql
-                                                       : jumio_store_schema_sqlite;
-    int n, rv;
-    if (!jumio_store_is_mysql(dbd)) {
-        apr_dbd_results_t *res = NULL;
-        apr_dbd_row_t *row = NULL;
-        rv = apr_dbd_select(dbd->driver, c->pool, dbd->handle, &res, "PRAGMA journal_mode=WAL", 0);
-        while (rv == 0 && apr_dbd_get_row(dbd->driver, c->pool, res, &row, -1) != -1)
-            if (strcasecmp(apr_dbd_get_entry(dbd->driver, row, 0), "wal"))
-                jumio_log(c, APLOG_WARNING, 0, "mod_jumio: SQLite WAL mode not set");
-    }
-    /* SQLite: all tables and indexes in one transaction, so that no other connection prepares
-     * its statements on a half-made schema (they would then fail with "schema has changed") */
-    if (!jumio_store_is_mysql(dbd) && apr_dbd_query(dbd->driver, dbd->handle, &n, "BEGIN IMMEDIATE"))
-        return jumio_store_schema_failed(c, dbd, last, "BEGIN IMMEDIATE");
-    for (; *sql; sql++) {
-        rv = apr_dbd_query(dbd->driver, dbd->handle, &n, *sql);
-        if (rv) {
-            if (!jumio_store_is_mysql(dbd))
+    const char *const *sql;
+    int n;
+    if (d->before_schema)
+        d->before_schema(c, dbd);
+    if (d->schema_begin && apr_dbd_query(dbd->driver, dbd->handle, &n, d->schema_begin))
+        return jumio_store_schema_failed(c, dbd, last, d->schema_begin);
+    for (sql = d->schema; *sql; sql++) {
+        if (apr_dbd_query(dbd->driver, dbd->handle, &n, *sql)) {
+            if (d->schema_begin)
                 apr_dbd_query(dbd->driver, dbd->handle, &n, "ROLLBACK");
             return jumio_store_schema_failed(c, dbd, last, *sql);
         }
     }
-    if (!jumio_store_is_mysql(dbd) && apr_dbd_query(dbd->driver, dbd->handle, &n, "COMMIT")) {
+    if (d->schema_begin && apr_dbd_query(dbd->driver, dbd->handle, &n, "COMMIT")) {
         apr_dbd_query(dbd->driver, dbd->handle, &n, "ROLLBACK");
         return jumio_store_schema_failed(c, dbd, last, "COMMIT");
     }
@@ -193,11 +151,11 @@ static int jumio_store_schema(jumio_ctx_t *c, ap_dbd_t *dbd, int last)
 
 /* Create the schema, trying again briefly when other processes create it at the same moment
  * (SQLite answers "database schema has changed" or "locked" to the losers); 0 or -1. */
-static int jumio_store_schema_retry(jumio_ctx_t *c, ap_dbd_t *dbd)
+static int jumio_store_schema_retry(jumio_ctx_t *c, ap_dbd_t *dbd, const jumio_dialect_t *d)
 {
     int attempt;
     for (attempt = 1; attempt <= 5; attempt++) {
-        if (!jumio_store_schema(c, dbd, attempt == 5))
+        if (!jumio_store_schema(c, dbd, d, attempt == 5))
             return 0;
         apr_sleep(apr_time_from_msec(50 * attempt));
     }
@@ -210,10 +168,8 @@ static int jumio_store_prepare(jumio_ctx_t *c, struct jumio_db *db, int quiet)
 {
     int i, rv;
     for (i = 0; i < JUMIO_ST_COUNT; i++) {
-        const char *sql = i == JUMIO_ST_ACCT_UPSERT ? jumio_store_upsert_sql(db->dbd, 0)
-                        : i == JUMIO_ST_ACCT_UPSERT_KEEP ? jumio_store_upsert_sql(db->dbd, 1)
-                        : jumio_store_sql[i];
-        rv = apr_dbd_prepare(db->dbd->driver, db->dbd->pool, db->dbd->handle, sql, NULL, &db->st[i]);
+        rv = apr_dbd_prepare(db->dbd->driver, db->dbd->pool, db->dbd->handle,
+                             jumio_store_stmt_sql(db->dialect, i), NULL, &db->st[i]);
         if (rv) {
             jumio_log(c, quiet ? APLOG_DEBUG : APLOG_ERR, 0, "mod_jumio: preparing statement %d "
                       "failed: %s", i, apr_dbd_error(db->dbd->driver, db->dbd->handle, rv));
@@ -223,31 +179,16 @@ static int jumio_store_prepare(jumio_ctx_t *c, struct jumio_db *db, int quiet)
     return 0;
 }
 
-/* SQLite waits up to 3 s for a lock held by another process before answering "busy" (the
- * APR driver adds its own 1.5 s of retries): writers queue up under load instead of failing. */
-static void jumio_store_sqlite_busy(jumio_ctx_t *c, ap_dbd_t *dbd)
-{
-    apr_dbd_results_t *res = NULL;
-    apr_dbd_row_t *row = NULL;
-    int rv = apr_dbd_select(dbd->driver, c->pool, dbd->handle, &res, "PRAGMA busy_timeout=3000", 0);
-    if (rv) {
-        jumio_log(c, APLOG_WARNING, 0, "mod_jumio: PRAGMA busy_timeout failed: %s",
-                  apr_dbd_error(dbd->driver, dbd->handle, rv));
-        return;
-    }
-    while (apr_dbd_get_row(dbd->driver, c->pool, res, &row, -1) != -1)
-        ;
-}
-
 /* Statements on a new connection: prepared at once when the tables exist (no write, so a
  * read-only database still serves polls), else after creating the schema; 0 or -1. */
 static int jumio_store_setup(jumio_ctx_t *c, struct jumio_db *db)
 {
-    if (!jumio_store_is_mysql(db->dbd))
-        jumio_store_sqlite_busy(c, db->dbd);
+    if (db->dialect->on_connect)
+        db->dialect->on_connect(c, db->dbd);
     if (!jumio_store_prepare(c, db, 1))
         return 0;
-    return jumio_store_schema_retry(c, db->dbd) || jumio_store_prepare(c, db, 0) ? -1 : 0;
+    return jumio_store_schema_retry(c, db->dbd, db->dialect) || jumio_store_prepare(c, db, 0)
+           ? -1 : 0;
 }
 
 typedef struct {
@@ -309,7 +250,11 @@ jumio_db_t *jumio_store_acquire(jumio_ctx_t *c)
         return db;
     db = apr_pcalloc(dbd->pool, sizeof(*db));
     db->dbd = dbd;
-    if (jumio_store_setup(c, db)) {
+    db->dialect = jumio_store_dialect(dbd);
+    if (!db->dialect)
+        jumio_log(c, APLOG_ERR, 0, "mod_jumio: database driver %s is not supported (DBDriver "
+                  "sqlite3 or mysql)", apr_dbd_name(dbd->driver));
+    if (!db->dialect || jumio_store_setup(c, db)) {
         if (!c->r && jumio_store_dbd_close)
             jumio_store_dbd_close(c->s, dbd);
         return NULL;
