@@ -1,5 +1,5 @@
-/* jumio_client.c - talking to Jumio over libcurl: reused handles, OAuth2 token cache,
- * authenticated calls, and the mapping of failures to answers for the portal (SPEC §3). */
+/* client.c - talking to Jumio over libcurl: reused handles, OAuth2 token cache,
+ * authenticated calls, and the mapping of failures to answers for the portal (docs/DESIGN.md "Error answers"). */
 #include "client.h"
 #include "proc.h"
 #include "http.h"

@@ -25,7 +25,7 @@ void jumio_client_call(jumio_ctx_t *c, const char *method, jumio_svc_e svc, cons
 /* Plain GET of a URL without Jumio credentials (JWKS documents); APR_SUCCESS or an error. */
 apr_status_t jumio_client_fetch(jumio_ctx_t *c, const char *url, long *status, const char **body,
                                 apr_size_t *len);
-/* Answer the portal for a failed call (502/503/504 per SPEC §3); returns OK. */
+/* Answer the portal for a failed call (502/503/504 per docs/DESIGN.md "Error answers"); returns OK. */
 int jumio_client_fail(request_rec *r, const jumio_answer_t *ans);
 
 #endif

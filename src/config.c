@@ -1,4 +1,4 @@
-/* jumio_config.c - directive parsing, per-server and per-directory config, merging, checks. */
+/* config.c - directive parsing, per-server and per-directory config, merging, checks. */
 #include "config.h"
 #include "core/core.h"
 #include <apr_strings.h>
@@ -508,7 +508,7 @@ const char *jumio_config_set_retention(cmd_parms *cmd, void *d, const char *arg)
 /* 1 when the configured JWT key fits the algorithm family (PEM for RS/ES, secret for HS). */
 static int jumio_config_key_fits(const jumio_srv_cfg_t *sc)
 {
-    int pem = sc->jwt_key && strstr(sc->jwt_key, "-----BEGIN") != NULL;
+    int pem = sc->jwt_key && strstr(sc->jwt_key, "-----BEGIN");
     if (sc->jwt_alg >= JWT_ALG_HS256 && sc->jwt_alg <= JWT_ALG_HS512)
         return !pem && sc->jwt_keylen >= 16;
     return pem && !strstr(sc->jwt_key, "PRIVATE KEY");
@@ -526,7 +526,7 @@ static const char *jumio_config_check_one(apr_pool_t *p, const jumio_srv_cfg_t *
                "(JWKS keys are public keys)";
     if (sc->jwt_key && !jumio_config_key_fits(sc))
         return "JumioJWTKey: HS* needs a secret of 16+ bytes; RS*/ES* need a PEM public key";
-    if ((sc->client_id != NULL) != (sc->client_secret != NULL))
+    if (!sc->client_id != !sc->client_secret)
         return "JumioClientId/JumioClientSecret: set both or neither";
     return NULL;
 }

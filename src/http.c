@@ -1,4 +1,4 @@
-/* jumio_http.c - answering the portal: JSON bodies, errors, method checks, body reading. */
+/* http.c - answering the portal: JSON bodies, errors, method checks, body reading. */
 #include "http.h"
 #include "core/core.h"
 #include <http_protocol.h>

@@ -37,7 +37,7 @@ static const char *jumio_jwks_lookup(jumio_ctx_t *c, jumio_jwks_cache_t *j, cons
         jumio_log(c, APLOG_ERR, rv, "mod_jumio: cannot lock the JWKS cache");
         return NULL;
     }
-    if ((k = jumio_jwks_find(j->keys, kid)) != NULL) {
+    if ((k = jumio_jwks_find(j->keys, kid))) {
         pem = apr_pstrmemdup(c->pool, k->pem, k->pemlen);
         *len = k->pemlen;
     }
@@ -69,7 +69,7 @@ static apr_array_header_t *jumio_jwks_read(jumio_ctx_t *c, const jumio_srv_cfg_t
                   "already known", sc->jwks_url, status);
         return NULL;
     }
-    if ((why = jumio_jwks_parse(c->pool, body, len, sc->jwt_alg, &keys)) != NULL) {
+    if ((why = jumio_jwks_parse(c->pool, body, len, sc->jwt_alg, &keys))) {
         jumio_log(c, APLOG_ERR, 0, "mod_jumio: JWKS document %s refused: %s", sc->jwks_url, why);
         return NULL;
     }

@@ -1,4 +1,4 @@
-/* jumio_user.c - who is asking: the user id from a verified JWT or from r->user. */
+/* user.c - who is asking: the user id from a verified JWT or from r->user. */
 #include "user.h"
 #include "config.h"
 #include "http.h"
@@ -30,7 +30,7 @@ static int jumio_user_key(request_rec *r, const jumio_srv_cfg_t *sc, const char 
         cfg->keylen = sc->jwt_keylen;
         return 0;
     }
-    if ((why = jumio_jwt_kid(r->pool, token, sc->jwt_alg, &kid)) != NULL) {
+    if ((why = jumio_jwt_kid(r->pool, token, sc->jwt_alg, &kid))) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "mod_jumio: JWT refused: %s", why);
         return -1;
     }

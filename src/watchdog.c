@@ -1,4 +1,4 @@
-/* jumio_watchdog.c - background work with mod_watchdog (as mod_md does): one child at a time
+/* watchdog.c - background work with mod_watchdog (as mod_md does): one child at a time
  * fetches details of PROCESSED transactions and asks the Status API on schedule for
  * transactions whose callback did not arrive. Rows are claimed in the database, so several
  * nodes never do the same piece of work twice. */

@@ -1,4 +1,4 @@
-/* jumio_work.c - the retrieval work shared by poll (on demand) and the background task:
+/* work.c - the retrieval work shared by poll (on demand) and the background task:
  * Status API checks on Jumio's schedule and the one-time details fetch (KYX guide, Retrieval). */
 #include "work.h"
 #include "client.h"
@@ -65,7 +65,7 @@ int jumio_work_fetch_details(jumio_ctx_t *c, jumio_db_t *db, jumio_tx_t *tx)
     const char *text = NULL;
     int rc = -1;
     if (!jumio_util_is_uuid(tx->account_id) || !jumio_util_is_uuid(tx->workflow_id)
-        || jumio_store_claim_details(c, db, tx->workflow_id, hold, c->r == NULL) != 1)
+        || jumio_store_claim_details(c, db, tx->workflow_id, hold, !c->r) != 1)
         return -1;
     jumio_client_call(c, "GET", JUMIO_SVC_RETRIEVAL, jumio_work_path(c->pool, tx, ""), NULL, &ans);
     if (ans.outcome == JUMIO_UP_OK && (text = jumio_json_dump(c->pool, ans.json))) {

@@ -47,7 +47,7 @@ json_t *jumio_json_load(const char *text, apr_size_t len)
 {
     json_error_t jerr;
 
-    if (text == NULL || len == 0 || memchr(text, '\0', len) != NULL) {
+    if (!text || len == 0 || memchr(text, '\0', len)) {
         return NULL;
     }
     if (!jumio_json_depth_ok(text, len)) {
@@ -75,8 +75,8 @@ const char *jumio_json_str(apr_pool_t *p, json_t *obj, const char *key)
 /* Compact JSON text of v copied into p; NULL on failure or for a NULL v (v is not released). */
 const char *jumio_json_dump(apr_pool_t *p, json_t *v)
 {
-    char *text = v != NULL ? json_dumps(v, JSON_COMPACT) : NULL;
-    const char *copy = text != NULL ? apr_pstrdup(p, text) : NULL;
+    char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
+    const char *copy = text ? apr_pstrdup(p, text) : NULL;
 
     free(text);
     return copy;
@@ -92,7 +92,7 @@ int jumio_json_str_is(json_t *v, const char *want)
 /* 1 when s is a non-empty string. */
 int jumio_json_nonempty(const char *s)
 {
-    return s != NULL && *s != '\0';
+    return s && *s != '\0';
 }
 
 /* Set obj[key] to the string s when s is non-empty; 0 on success or absence, -1 on failure. */

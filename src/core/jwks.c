@@ -75,14 +75,14 @@ static unsigned char *jumio_jwks_b64(apr_pool_t *p, json_t *obj, const char *nam
  * EVP_PKEY_public_check; NULL when OpenSSL refuses it. */
 static EVP_PKEY *jumio_jwks_fromdata(const char *name, OSSL_PARAM_BLD *bld)
 {
-    OSSL_PARAM *params = bld != NULL ? OSSL_PARAM_BLD_to_param(bld) : NULL;
-    EVP_PKEY_CTX *ctx = params != NULL ? EVP_PKEY_CTX_new_from_name(NULL, name, NULL) : NULL;
+    OSSL_PARAM *params = bld ? OSSL_PARAM_BLD_to_param(bld) : NULL;
+    EVP_PKEY_CTX *ctx = params ? EVP_PKEY_CTX_new_from_name(NULL, name, NULL) : NULL;
     EVP_PKEY_CTX *chk = NULL;
     EVP_PKEY *pkey = NULL;
 
-    if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1
-        || EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1 || pkey == NULL
-        || (chk = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) == NULL
+    if (!ctx || EVP_PKEY_fromdata_init(ctx) != 1
+        || EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1 || !pkey
+        || !(chk = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL))
         || EVP_PKEY_public_check(chk) != 1) {
         EVP_PKEY_free(pkey);
         pkey = NULL;
@@ -102,18 +102,18 @@ static EVP_PKEY *jumio_jwks_rsa(apr_pool_t *p, json_t *jwk)
     OSSL_PARAM_BLD *bld = NULL;
     EVP_PKEY *pkey = NULL;
 
-    while (n != NULL && nlen > 0 && n[0] == 0) {   /* tolerate a leading zero byte */
+    while (n && nlen > 0 && n[0] == 0) {   /* tolerate a leading zero byte */
         n++;
         nlen--;
     }
-    if (n == NULL || e == NULL || nlen < JUMIO_JWKS_RSA_MIN || nlen > JUMIO_JWKS_RSA_MAX
+    if (!n || !e || nlen < JUMIO_JWKS_RSA_MIN || nlen > JUMIO_JWKS_RSA_MAX
         || elen == 0 || elen > JUMIO_JWKS_RSA_E_MAX) {
         return NULL;
     }
     bn = BN_bin2bn(n, (int)nlen, NULL);
     be = BN_bin2bn(e, (int)elen, NULL);
     bld = OSSL_PARAM_BLD_new();
-    if (bn != NULL && be != NULL && bld != NULL
+    if (bn && be && bld
         && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) == 1
         && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be) == 1) {
         pkey = jumio_jwks_fromdata("RSA", bld);
@@ -134,7 +134,7 @@ static EVP_PKEY *jumio_jwks_ec(apr_pool_t *p, json_t *jwk, const jumio_jwks_curv
     OSSL_PARAM_BLD *bld;
     EVP_PKEY *pkey = NULL;
 
-    if (!jumio_json_str_is(json_object_get(jwk, "crv"), cv->crv) || x == NULL || y == NULL
+    if (!jumio_json_str_is(json_object_get(jwk, "crv"), cv->crv) || !x || !y
         || xlen != cv->size || ylen != cv->size) {
         return NULL;
     }
@@ -143,7 +143,7 @@ static EVP_PKEY *jumio_jwks_ec(apr_pool_t *p, json_t *jwk, const jumio_jwks_curv
     memcpy(point + 1, x, cv->size);
     memcpy(point + 1 + cv->size, y, cv->size);
     bld = OSSL_PARAM_BLD_new();
-    if (bld != NULL
+    if (bld
         && OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, cv->group, 0) == 1
         && OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point,
                                             1 + 2 * cv->size) == 1) {
@@ -161,8 +161,8 @@ static const char *jumio_jwks_pem(apr_pool_t *p, EVP_PKEY *pkey, apr_size_t *len
     char *data = NULL;
     long n;
 
-    if (bio != NULL && PEM_write_bio_PUBKEY(bio, pkey) == 1
-        && (n = BIO_get_mem_data(bio, &data)) > 0 && data != NULL) {
+    if (bio && PEM_write_bio_PUBKEY(bio, pkey) == 1
+        && (n = BIO_get_mem_data(bio, &data)) > 0 && data) {
         pem = apr_pstrmemdup(p, data, (apr_size_t)n);
         *len = (apr_size_t)n;
     }
@@ -178,10 +178,10 @@ static int jumio_jwks_usage_ok(json_t *jwk, int alg)
     size_t i;
     int verify = 0;
 
-    if (use != NULL && !jumio_json_str_is(use, "sig")) {
+    if (use && !jumio_json_str_is(use, "sig")) {
         return 0;
     }
-    if (ops != NULL) {
+    if (ops) {
         if (!json_is_array(ops)) {
             return 0;
         }
@@ -192,9 +192,9 @@ static int jumio_jwks_usage_ok(json_t *jwk, int alg)
             return 0;
         }
     }
-    return jalg == NULL || (json_is_string(jalg)
-                            && strlen(json_string_value(jalg)) == json_string_length(jalg)
-                            && jumio_jwt_alg_from_name(json_string_value(jalg)) == alg);
+    return !jalg || (json_is_string(jalg)
+                     && strlen(json_string_value(jalg)) == json_string_length(jalg)
+                     && jumio_jwt_alg_from_name(json_string_value(jalg)) == alg);
 }
 
 /* The public key of one JWK usable with alg (kty and curve of the algorithm's family, use and
@@ -210,7 +210,7 @@ static EVP_PKEY *jumio_jwks_key_of(apr_pool_t *p, json_t *jwk, int alg)
     if (jumio_jwks_alg_is_rsa(alg) && jumio_json_str_is(kty, "RSA")) {
         return jumio_jwks_rsa(p, jwk);
     }
-    if (cv != NULL && jumio_json_str_is(kty, "EC")) {
+    if (cv && jumio_json_str_is(kty, "EC")) {
         return jumio_jwks_ec(p, jwk, cv);
     }
     return NULL;
@@ -221,9 +221,9 @@ static int jumio_jwks_has_kid(const apr_array_header_t *keys, const char *kid)
 {
     int i;
 
-    for (i = 0; kid != NULL && i < keys->nelts; i++) {
+    for (i = 0; kid && i < keys->nelts; i++) {
         const char *k = APR_ARRAY_IDX(keys, i, jumio_jwk_t).kid;
-        if (k != NULL && strcmp(k, kid) == 0) {
+        if (k && strcmp(k, kid) == 0) {
             return 1;
         }
     }
@@ -238,7 +238,7 @@ static void jumio_jwks_add(apr_pool_t *p, json_t *jwk, int alg, apr_array_header
     jumio_jwk_t key;
     EVP_PKEY *pkey;
 
-    if (kidv != NULL) {
+    if (kidv) {
         if (!json_is_string(kidv)
             || !jumio_jwt_kid_ok(json_string_value(kidv), json_string_length(kidv))) {
             return;
@@ -248,7 +248,7 @@ static void jumio_jwks_add(apr_pool_t *p, json_t *jwk, int alg, apr_array_header
             return;                                 /* the first key with a kid wins */
         }
     }
-    if ((pkey = jumio_jwks_key_of(p, jwk, alg)) == NULL) {
+    if (!(pkey = jumio_jwks_key_of(p, jwk, alg))) {
         ERR_clear_error();
         return;
     }
@@ -256,7 +256,7 @@ static void jumio_jwks_add(apr_pool_t *p, json_t *jwk, int alg, apr_array_header
     key.pem = jumio_jwks_pem(p, pkey, &key.pemlen);
     EVP_PKEY_free(pkey);
     ERR_clear_error();
-    if (key.pem != NULL) {
+    if (key.pem) {
         APR_ARRAY_PUSH(keys, jumio_jwk_t) = key;
     }
 }
@@ -272,10 +272,10 @@ const char *jumio_jwks_parse(apr_pool_t *p, const char *json, apr_size_t len, in
     size_t i;
 
     *keys = NULL;
-    if (!jumio_jwks_alg_is_rsa(alg) && jumio_jwks_curve_of(alg) == NULL) {
+    if (!jumio_jwks_alg_is_rsa(alg) && !jumio_jwks_curve_of(alg)) {
         return "JWKS keys need an RS* or ES* algorithm";
     }
-    doc = json != NULL ? jumio_json_load(json, len) : NULL;
+    doc = json ? jumio_json_load(json, len) : NULL;
     if (!json_is_object(doc)) {
         json_decref(doc);
         return "JWKS document is not a JSON object";
@@ -303,15 +303,15 @@ const jumio_jwk_t *jumio_jwks_find(const apr_array_header_t *keys, const char *k
 {
     int i;
 
-    if (keys == NULL) {
+    if (!keys) {
         return NULL;
     }
-    if (kid == NULL) {
+    if (!kid) {
         return keys->nelts == 1 ? &APR_ARRAY_IDX(keys, 0, jumio_jwk_t) : NULL;
     }
     for (i = 0; i < keys->nelts; i++) {
         const jumio_jwk_t *k = &APR_ARRAY_IDX(keys, i, jumio_jwk_t);
-        if (k->kid != NULL && strcmp(k->kid, kid) == 0) {
+        if (k->kid && strcmp(k->kid, kid) == 0) {
             return k;
         }
     }

@@ -31,7 +31,7 @@ int jumio_jwt_alg_from_name(const char *name)
 {
     size_t i;
 
-    for (i = 0; name != NULL && i < sizeof(jumio_jwt_algs) / sizeof(jumio_jwt_algs[0]); i++) {
+    for (i = 0; name && i < sizeof(jumio_jwt_algs) / sizeof(jumio_jwt_algs[0]); i++) {
         if (strcmp(name, jumio_jwt_algs[i].name) == 0) {
             return jumio_jwt_algs[i].alg;
         }
@@ -58,7 +58,7 @@ static const char *jumio_jwt_check_cfg(const jumio_jwt_cfg_t *cfg)
     if (!jumio_jwt_alg_ok(cfg->alg)) {
         return "JWT algorithm not configured";
     }
-    if (cfg->key == NULL || cfg->keylen == 0 || cfg->keylen > (apr_size_t)INT_MAX) {
+    if (!cfg->key || cfg->keylen == 0 || cfg->keylen > (apr_size_t)INT_MAX) {
         return "JWT key not configured";
     }
     return NULL;
@@ -70,7 +70,7 @@ static const char *jumio_jwt_check_shape(const char *token)
 {
     size_t i, dots = 0, seglen = 0;
 
-    if (token == NULL || *token == '\0') {
+    if (!token || *token == '\0') {
         return "no token";
     }
     for (i = 0; token[i] != '\0'; i++) {
@@ -102,7 +102,7 @@ static json_t *jumio_jwt_segment_json(apr_pool_t *p, const char *seg, apr_size_t
     char *raw = jumio_util_b64url_decode(p, apr_pstrmemdup(p, seg, n), &len);
     json_t *obj;
 
-    if (raw == NULL || len == 0 || memchr(raw, '\0', len) != NULL) {
+    if (!raw || len == 0 || memchr(raw, '\0', len)) {
         return NULL;
     }
     obj = json_loadb(raw, len, JSON_REJECT_DUPLICATES, NULL);
@@ -124,7 +124,7 @@ static const char *jumio_jwt_header_kid(apr_pool_t *p, json_t *hdr, const char *
 {
     json_t *v = json_object_get(hdr, "kid");
 
-    if (v == NULL) {
+    if (!v) {
         return NULL;
     }
     if (!json_is_string(v) || !jumio_jwt_kid_ok(json_string_value(v), json_string_length(v))) {
@@ -145,7 +145,7 @@ static const char *jumio_jwt_check_header(apr_pool_t *p, int want, const char *t
     json_t *alg = json_object_get(hdr, "alg");
     const char *err = NULL;
 
-    if (hdr == NULL) {
+    if (!hdr) {
         return "token header is not a JSON object";
     }
     if (!json_is_string(alg) || strlen(json_string_value(alg)) != json_string_length(alg)) {
@@ -154,10 +154,10 @@ static const char *jumio_jwt_check_header(apr_pool_t *p, int want, const char *t
     else if (jumio_jwt_alg_from_name(json_string_value(alg)) != want) {
         err = "token algorithm is not the configured one";
     }
-    else if (json_object_get(hdr, "crit") != NULL) {
+    else if (json_object_get(hdr, "crit")) {
         err = "token header has critical extensions";
     }
-    else if (kid != NULL) {
+    else if (kid) {
         err = jumio_jwt_header_kid(p, hdr, kid);
     }
     json_decref(hdr);
@@ -171,7 +171,7 @@ static const char *jumio_jwt_check_payload(apr_pool_t *p, const char *token)
     const char *end = strchr(start, '.');
     json_t *claims = jumio_jwt_segment_json(p, start, (apr_size_t)(end - start));
 
-    if (claims == NULL) {
+    if (!claims) {
         return "token payload is not a JSON object (or repeats a claim)";
     }
     json_decref(claims);
@@ -183,7 +183,7 @@ static int jumio_jwt_number(json_t *claims, const char *name, double *v)
 {
     json_t *c = json_object_get(claims, name);
 
-    if (c == NULL) {
+    if (!c) {
         return 0;
     }
     if (!json_is_number(c)) {
@@ -228,10 +228,10 @@ static const char *jumio_jwt_check_iss_aud(json_t *claims, const jumio_jwt_cfg_t
     size_t i;
     int found = 0;
 
-    if (cfg->issuer != NULL && !jumio_json_str_is(json_object_get(claims, "iss"), cfg->issuer)) {
+    if (cfg->issuer && !jumio_json_str_is(json_object_get(claims, "iss"), cfg->issuer)) {
         return "token issuer not accepted";
     }
-    if (cfg->audience == NULL) {
+    if (!cfg->audience) {
         return NULL;
     }
     if (json_is_array(aud)) {
@@ -250,7 +250,7 @@ static const char *jumio_jwt_check_iss_aud(json_t *claims, const jumio_jwt_cfg_t
 static const char *jumio_jwt_user(apr_pool_t *p, json_t *claims, const char *claim,
                                   const char **user)
 {
-    json_t *v = json_object_get(claims, claim != NULL && *claim != '\0' ? claim : "sub");
+    json_t *v = json_object_get(claims, claim && *claim != '\0' ? claim : "sub");
     const char *s;
     size_t n;
 
@@ -274,7 +274,7 @@ static const char *jumio_jwt_check_claims(apr_pool_t *p, const jumio_jwt_cfg_t *
                                           long long now, const char **user)
 {
     char *text = jwt_get_grants_json(jwt, NULL);
-    json_t *claims = text != NULL ? json_loads(text, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    json_t *claims = text ? json_loads(text, JSON_REJECT_DUPLICATES, NULL) : NULL;
     const char *err;
 
     free(text);
@@ -283,10 +283,10 @@ static const char *jumio_jwt_check_claims(apr_pool_t *p, const jumio_jwt_cfg_t *
         return "token claims unreadable";
     }
     err = jumio_jwt_check_times(claims, now, cfg->leeway > 0 ? cfg->leeway : 0);
-    if (err == NULL) {
+    if (!err) {
         err = jumio_jwt_check_iss_aud(claims, cfg);
     }
-    if (err == NULL) {
+    if (!err) {
         err = jumio_jwt_user(p, claims, cfg->user_claim, user);
     }
     json_decref(claims);
@@ -301,19 +301,19 @@ const char *jumio_jwt_verify(apr_pool_t *p, const jumio_jwt_cfg_t *cfg, const ch
     jwt_t *jwt = NULL;
     const char *err;
 
-    if (user != NULL) {
+    if (user) {
         *user = NULL;
     }
-    if (user == NULL || p == NULL || cfg == NULL) {
+    if (!user || !p || !cfg) {
         return "JWT verification called without a result, pool or configuration";
     }
-    if ((err = jumio_jwt_check_cfg(cfg)) != NULL || (err = jumio_jwt_check_shape(token)) != NULL
-        || (err = jumio_jwt_check_header(p, cfg->alg, token, NULL)) != NULL
-        || (err = jumio_jwt_check_payload(p, token)) != NULL) {
+    if ((err = jumio_jwt_check_cfg(cfg)) || (err = jumio_jwt_check_shape(token))
+        || (err = jumio_jwt_check_header(p, cfg->alg, token, NULL))
+        || (err = jumio_jwt_check_payload(p, token))) {
         return err;
     }
-    if (jwt_decode(&jwt, token, cfg->key, (int)cfg->keylen) != 0 || jwt == NULL) {
-        if (jwt != NULL) {
+    if (jwt_decode(&jwt, token, cfg->key, (int)cfg->keylen) != 0 || !jwt) {
+        if (jwt) {
             jwt_free(jwt);
         }
         return "token signature invalid or token malformed";
@@ -334,15 +334,15 @@ const char *jumio_jwt_kid(apr_pool_t *p, const char *token, int alg, const char 
 {
     const char *err;
 
-    if (kid == NULL || p == NULL) {
+    if (!kid || !p) {
         return "JWT kid called without a result or pool";
     }
     *kid = NULL;
     if (!jumio_jwt_alg_ok(alg)) {
         return "JWT algorithm not configured";
     }
-    if ((err = jumio_jwt_check_shape(token)) != NULL
-        || (err = jumio_jwt_check_header(p, alg, token, kid)) != NULL) {
+    if ((err = jumio_jwt_check_shape(token))
+        || (err = jumio_jwt_check_header(p, alg, token, kid))) {
         *kid = NULL;
     }
     return err;

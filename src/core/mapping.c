@@ -27,7 +27,7 @@ static char *jumio_mapping_form_decode(apr_pool_t *p, const char *s, apr_size_t 
         escapes += s[i] == '%';
     }
     out = apr_punescape_url(p, apr_pstrmemdup(p, s, n), NULL, NULL, 1);
-    return (out != NULL && strlen(out) == n - 2 * escapes) ? (char *)out : NULL;
+    return (out && strlen(out) == n - 2 * escapes) ? (char *)out : NULL;
 }
 
 /* The field of cb a callback key fills, or NULL for keys that are ignored. */
@@ -50,19 +50,19 @@ static const char *jumio_mapping_form_pair(apr_pool_t *p, const char *s, apr_siz
                                            jumio_callback_t *cb)
 {
     const char *eq = memchr(s, '=', n);
-    apr_size_t klen = eq != NULL ? (apr_size_t)(eq - s) : n;
+    apr_size_t klen = eq ? (apr_size_t)(eq - s) : n;
     const char *key = jumio_mapping_form_decode(p, s, klen);
-    const char *val = eq != NULL ? jumio_mapping_form_decode(p, eq + 1, n - klen - 1) : "";
+    const char *val = eq ? jumio_mapping_form_decode(p, eq + 1, n - klen - 1) : "";
     const char **slot;
 
-    if (key == NULL || val == NULL) {
+    if (!key || !val) {
         return "callback form has an invalid percent escape";
     }
     slot = jumio_mapping_callback_slot(cb, key);
-    if (slot == NULL) {
+    if (!slot) {
         return NULL;
     }
-    if (*slot != NULL) {
+    if (*slot) {
         return "callback form repeats a field";
     }
     *slot = val;
@@ -78,14 +78,14 @@ static const char *jumio_mapping_callback_form(apr_pool_t *p, const char *body,
 
     for (;;) {
         amp = memchr(cur, '&', (apr_size_t)(end - cur));
-        seg_end = amp != NULL ? amp : end;
+        seg_end = amp ? amp : end;
         if (seg_end > cur) {
             err = jumio_mapping_form_pair(p, cur, (apr_size_t)(seg_end - cur), cb);
-            if (err != NULL) {
+            if (err) {
                 return err;
             }
         }
-        if (amp == NULL) {
+        if (!amp) {
             return NULL;
         }
         cur = amp + 1;
@@ -102,7 +102,7 @@ static const char *jumio_mapping_callback_json(apr_pool_t *p, const char *body,
         return "callback JSON is nested too deeply";
     }
     root = jumio_json_load(body, len);
-    if (root == NULL) {
+    if (!root) {
         return "callback body is not valid JSON (or repeats a key)";
     }
     if (!json_is_object(root)) {
@@ -140,22 +140,22 @@ const char *jumio_callback_parse(apr_pool_t *p, const char *body, apr_size_t len
 {
     const char *err;
 
-    if (cb == NULL) {
+    if (!cb) {
         return "no callback result to fill";
     }
     memset(cb, 0, sizeof(*cb));
-    if (body == NULL || len == 0) {
+    if (!body || len == 0) {
         return "callback body is empty";
     }
-    if (memchr(body, '\0', len) != NULL) {
+    if (memchr(body, '\0', len)) {
         return "callback body contains a NUL byte";
     }
     err = form ? jumio_mapping_callback_form(p, body, len, cb)
                : jumio_mapping_callback_json(p, body, len, cb);
-    if (err == NULL) {
+    if (!err) {
         err = jumio_mapping_callback_check(cb);
     }
-    if (err != NULL) {
+    if (err) {
         memset(cb, 0, sizeof(*cb));
     }
     return err;
@@ -168,7 +168,7 @@ static int jumio_mapping_count_strings(const apr_array_header_t *arr)
 {
     int i, n = 0;
 
-    for (i = 0; arr != NULL && i < arr->nelts; i++) {
+    for (i = 0; arr && i < arr->nelts; i++) {
         n += jumio_json_nonempty(APR_ARRAY_IDX(arr, i, const char *));
     }
     return n;
@@ -180,7 +180,7 @@ static json_t *jumio_mapping_values(const apr_array_header_t *arr)
     json_t *values = json_array(), *obj;
     int i;
 
-    for (i = 0; values != NULL && i < arr->nelts; i++) {
+    for (i = 0; values && i < arr->nelts; i++) {
         const char *s = APR_ARRAY_IDX(arr, i, const char *);
         if (jumio_json_nonempty(s) && json_array_append_new(values, json_string(s)) != 0) {
             json_decref(values);
@@ -188,7 +188,7 @@ static json_t *jumio_mapping_values(const apr_array_header_t *arr)
         }
     }
     obj = json_object();
-    if (obj == NULL || json_object_set_new(obj, "values", values) != 0) {
+    if (!obj || json_object_set_new(obj, "values", values) != 0) {
         json_decref(obj);
         return NULL;
     }
@@ -209,7 +209,7 @@ static json_t *jumio_mapping_cred(const char *category, const char *id)
 {
     json_t *c = json_object();
 
-    if (c == NULL || jumio_json_set_opt(c, "id", id) != 0
+    if (!c || jumio_json_set_opt(c, "id", id) != 0
         || json_object_set_new(c, "category", json_string(category)) != 0) {
         json_decref(c);
         return NULL;
@@ -220,25 +220,25 @@ static json_t *jumio_mapping_cred(const char *category, const char *id)
 /* Append cred to arr (stealing it); 0 or -1. */
 static int jumio_mapping_append(json_t *arr, json_t *cred)
 {
-    return cred == NULL ? -1 : json_array_append_new(arr, cred);
+    return !cred ? -1 : json_array_append_new(arr, cred);
 }
 
 /* Workflow credentials from the directives (ID type/country, FACEMAP type); NULL on failure. */
 static json_t *jumio_mapping_request_creds(const jumio_account_req_t *req)
 {
     json_t *creds = json_array(), *id = NULL, *fm = NULL;
-    int bad = creds == NULL;
+    int bad = !creds;
 
     if (!bad && (jumio_mapping_count_strings(req->id_types) > 0
                  || jumio_mapping_count_strings(req->id_countries) > 0)) {
         id = jumio_mapping_cred("ID", NULL);
-        bad = id == NULL || jumio_mapping_set_values(id, "type", req->id_types) != 0
+        bad = !id || jumio_mapping_set_values(id, "type", req->id_types) != 0
               || jumio_mapping_set_values(id, "country", req->id_countries) != 0;
         bad = jumio_mapping_append(creds, id) != 0 || bad;
     }
     if (!bad && jumio_mapping_count_strings(req->facemap_types) > 0) {
         fm = jumio_mapping_cred("FACEMAP", NULL);
-        bad = fm == NULL || jumio_mapping_set_values(fm, "type", req->facemap_types) != 0;
+        bad = !fm || jumio_mapping_set_values(fm, "type", req->facemap_types) != 0;
         bad = jumio_mapping_append(creds, fm) != 0 || bad;
     }
     if (bad) {
@@ -254,9 +254,9 @@ static const char *jumio_mapping_enrolment_id(const apr_array_header_t *enrolmen
 {
     int i;
 
-    for (i = 0; enrolment != NULL && i < enrolment->nelts; i++) {
+    for (i = 0; enrolment && i < enrolment->nelts; i++) {
         const jumio_cred_t *c = &APR_ARRAY_IDX(enrolment, i, jumio_cred_t);
-        if (c->category != NULL && strcmp(c->category, category) == 0
+        if (c->category && strcmp(c->category, category) == 0
             && jumio_json_nonempty(c->id)) {
             return c->id;
         }
@@ -272,11 +272,11 @@ static json_t *jumio_mapping_auth_creds(const apr_array_header_t *enrolment)
     const char *id = jumio_mapping_enrolment_id(enrolment, category);
     json_t *creds;
 
-    if (id == NULL) {
+    if (!id) {
         category = "SELFIE";
         id = jumio_mapping_enrolment_id(enrolment, category);
     }
-    if (id == NULL || (creds = json_array()) == NULL) {
+    if (!id || !(creds = json_array())) {
         return NULL;
     }
     if (jumio_mapping_append(creds, jumio_mapping_cred(category, id)) != 0
@@ -291,7 +291,7 @@ static json_t *jumio_mapping_auth_creds(const apr_array_header_t *enrolment)
 static json_t *jumio_mapping_workflow_definition(int key, json_t *creds)
 {
     json_t *wd = json_object();
-    int bad = wd == NULL || json_object_set_new(wd, "key", json_integer(key)) != 0;
+    int bad = !wd || json_object_set_new(wd, "key", json_integer(key)) != 0;
 
     if (!bad && json_array_size(creds) > 0) {
         bad = json_object_set(wd, "credentials", creds) != 0;
@@ -309,7 +309,7 @@ static int jumio_mapping_set_web(json_t *body, const jumio_account_req_t *req)
 {
     json_t *web = json_object();
 
-    if (web == NULL || jumio_json_set_opt(web, "successUrl", req->success_url) != 0
+    if (!web || jumio_json_set_opt(web, "successUrl", req->success_url) != 0
         || jumio_json_set_opt(web, "errorUrl", req->error_url) != 0
         || jumio_json_set_opt(web, "locale", req->locale) != 0) {
         json_decref(web);
@@ -330,12 +330,12 @@ json_t *jumio_account_request(const jumio_account_req_t *req)
     json_t *body, *creds, *wd;
     int bad;
 
-    if (req == NULL || !jumio_json_nonempty(req->cir) || req->workflow_key <= 0) {
+    if (!req || !jumio_json_nonempty(req->cir) || req->workflow_key <= 0) {
         return NULL;
     }
     creds = req->workflow_key == JUMIO_WORKFLOW_AUTH ? jumio_mapping_auth_creds(req->enrolment)
                                                      : jumio_mapping_request_creds(req);
-    if (creds == NULL) {
+    if (!creds) {
         return NULL;
     }
     wd = jumio_mapping_workflow_definition(req->workflow_key, creds);      /* takes creds */
@@ -404,12 +404,12 @@ const char *jumio_account_response(apr_pool_t *p, json_t *answer, jumio_account_
 {
     const char *err;
 
-    if (out == NULL) {
+    if (!out) {
         return "no account result to fill";
     }
     memset(out, 0, sizeof(*out));
     err = jumio_mapping_account_fill(p, answer, out);
-    if (err != NULL) {
+    if (err) {
         memset(out, 0, sizeof(*out));
     }
     return err;
@@ -422,7 +422,7 @@ const char *jumio_creds_to_json(apr_pool_t *p, const apr_array_header_t *creds)
     const char *text;
     int i;
 
-    for (i = 0; arr != NULL && creds != NULL && i < creds->nelts; i++) {
+    for (i = 0; arr && creds && i < creds->nelts; i++) {
         const jumio_cred_t *c = &APR_ARRAY_IDX(creds, i, jumio_cred_t);
         if (!jumio_json_nonempty(c->id) || !jumio_json_nonempty(c->category)) {
             continue;
@@ -444,7 +444,7 @@ apr_array_header_t *jumio_creds_from_json(apr_pool_t *p, const char *text)
     json_t *arr;
     apr_array_header_t *creds;
 
-    if (text == NULL || *text == '\0') {
+    if (!text || *text == '\0') {
         return apr_array_make(p, 1, sizeof(jumio_cred_t));
     }
     arr = jumio_json_load(text, strlen(text));
@@ -502,5 +502,5 @@ const char *jumio_error_text(apr_pool_t *p, const char *body, apr_size_t len)
         text = jumio_json_str(p, root, "message");
     }
     json_decref(root);
-    return text != NULL ? jumio_mapping_printable(p, text) : NULL;
+    return text ? jumio_mapping_printable(p, text) : NULL;
 }

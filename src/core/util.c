@@ -31,7 +31,7 @@ int jumio_util_is_uuid(const char *s)
 {
     int i;
 
-    if (s == NULL) {
+    if (!s) {
         return 0;
     }
     for (i = 0; i < JUMIO_UUID_LEN; i++) {
@@ -89,7 +89,7 @@ int jumio_util_ct_equal(const char *a, const char *b)
 {
     size_t la, lb;
 
-    if (a == NULL || b == NULL) {
+    if (!a || !b) {
         return 0;
     }
     la = strlen(a);
@@ -109,11 +109,11 @@ const char *jumio_util_hmac_sha256_hex(apr_pool_t *p, const char *key, apr_size_
     unsigned int maclen = 0;
     const char *hex;
 
-    if (key == NULL || keylen == 0 || keylen > (apr_size_t)INT_MAX || msg == NULL) {
+    if (!key || keylen == 0 || keylen > (apr_size_t)INT_MAX || !msg) {
         return NULL;
     }
-    if (HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)msg, strlen(msg),
-             mac, &maclen) == NULL || maclen != 32) {
+    if (!HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)msg, strlen(msg),
+              mac, &maclen) || maclen != 32) {
         return NULL;
     }
     hex = apr_pescape_hex(p, mac, maclen, 0);
@@ -127,7 +127,7 @@ int jumio_util_text_ok(const char *s, apr_size_t n, apr_size_t max, int high)
 {
     apr_size_t i;
 
-    if (s == NULL || n == 0 || n > max) {
+    if (!s || n == 0 || n > max) {
         return 0;
     }
     for (i = 0; i < n; i++) {
@@ -154,10 +154,10 @@ char *jumio_util_b64url_decode(apr_pool_t *p, const char *in, apr_size_t *outlen
     apr_size_t len, n = 0;
     const char *out, *back;
 
-    if (outlen != NULL) {
+    if (outlen) {
         *outlen = 0;
     }
-    if (in == NULL || outlen == NULL) {
+    if (!in || !outlen) {
         return NULL;
     }
     len = strlen(in);

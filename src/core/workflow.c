@@ -1,12 +1,12 @@
 /* core/workflow.c - Jumio workflow rules of mod_jumio: status ranks and the overall decision of
- * a details document (SPEC §2). Only jansson; no httpd calls. Every jansson object made here is
+ * a details document (docs/DESIGN.md "Decisions"). Only jansson; no httpd calls. Every jansson object made here is
  * released here, except the documented "new reference" results. */
 #include <stdio.h>
 #include <string.h>
 
 #include "core/workflow.h"
 
-/* Tally of capability entries by decision type (SPEC §2). */
+/* Tally of capability entries by decision type (docs/DESIGN.md "Decisions"). */
 typedef struct {
     int rejected;
     int warning;
@@ -18,7 +18,7 @@ typedef struct {
  * anything else (or NULL) -1. */
 int jumio_status_rank(const char *status)
 {
-    if (status == NULL) {
+    if (!status) {
         return -1;
     }
     if (strcmp(status, "INITIATED") == 0) {
@@ -51,7 +51,7 @@ static void jumio_workflow_tally_entry(jumio_workflow_tally_t *t, json_t *entry)
 {
     const char *type = jumio_workflow_decision_type(entry);
 
-    if (type == NULL) {
+    if (!type) {
         t->other++;
     }
     else if (strcmp(type, "REJECTED") == 0) {
@@ -83,7 +83,7 @@ static void jumio_workflow_tally_capability(jumio_workflow_tally_t *t, json_t *c
     }
 }
 
-/* The decision a tally stands for (SPEC §2); a static string. */
+/* The decision a tally stands for (docs/DESIGN.md "Decisions"); a static string. */
 static const char *jumio_workflow_tally_result(const jumio_workflow_tally_t *t)
 {
     if (t->rejected > 0) {
@@ -112,7 +112,7 @@ static const char *jumio_workflow_known_decision(const char *type)
     return "NOT_EXECUTED";
 }
 
-/* Overall decision of a details object (SPEC §2): top-level decision.type when it is a string,
+/* Overall decision of a details object (docs/DESIGN.md "Decisions"): top-level decision.type when it is a string,
  * else derived from the capabilities. Returns a static string. */
 const char *jumio_decision_of_details(json_t *details)
 {
@@ -121,7 +121,7 @@ const char *jumio_decision_of_details(json_t *details)
     const char *name;
     json_t *cap;
 
-    if (top != NULL) {
+    if (top) {
         return jumio_workflow_known_decision(top);
     }
     json_object_foreach(json_object_get(details, "capabilities"), name, cap) {
@@ -153,7 +153,7 @@ static json_t *jumio_workflow_capability_types(json_t *details)
     json_t *out = json_object(), *cap;
     const char *name;
 
-    if (out == NULL) {
+    if (!out) {
         return NULL;
     }
     json_object_foreach(json_object_get(details, "capabilities"), name, cap) {
@@ -173,7 +173,7 @@ json_t *jumio_decision_data(json_t *details)
 {
     json_t *out = json_object();
 
-    if (out == NULL) {
+    if (!out) {
         return NULL;
     }
     if (json_object_set_new(out, "definitionKey", jumio_workflow_definition_key(details)) != 0

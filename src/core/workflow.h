@@ -10,7 +10,7 @@
 int jumio_status_rank(const char *status);
 /* 1 when status is final (rank 2). */
 int jumio_status_is_final(const char *status);
-/* Overall decision of a details object (SPEC §2): top-level decision.type when it is a string,
+/* Overall decision of a details object (docs/DESIGN.md "Decisions"): top-level decision.type when it is a string,
  * else derived from the capabilities. Returns a static string: PASSED, WARNING, REJECTED or
  * NOT_EXECUTED. */
 const char *jumio_decision_of_details(json_t *details);

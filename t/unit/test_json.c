@@ -144,7 +144,7 @@ START_TEST(jumio_test_decision_top_level)
 }
 END_TEST
 
-/* Decisions derived from capabilities per SPEC §2. */
+/* Decisions derived from capabilities per docs/DESIGN.md "Decisions". */
 START_TEST(jumio_test_decision_derived)
 {
     ck_assert_str_eq(jumio_test_decision(DET(CAP("a", E("PASSED")) "," CAP("b", E("PASSED")))),
