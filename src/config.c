@@ -224,17 +224,36 @@ const char *jumio_config_set_endpoint(cmd_parms *cmd, void *d, const char *svc, 
     return NULL;
 }
 
+/* One keyword of a directive's fixed list and the value it sets. */
+typedef struct {
+    const char *word;
+    int value;
+} jumio_config_word_t;
+
+/* The value of arg in a NULL-terminated keyword list (any case) into *out; NULL, or the error
+ * naming the directive and the expected words. */
+static const char *jumio_config_choose(cmd_parms *cmd, const char *arg,
+                                       const jumio_config_word_t *words, const char *expected,
+                                       int *out)
+{
+    for (; words->word; words++)
+        if (!strcasecmp(arg, words->word)) {
+            *out = words->value;
+            return NULL;
+        }
+    return jumio_config_err(cmd, apr_pstrcat(cmd->pool, "must be ", expected, NULL), arg);
+}
+
 /* JumioAuth oauth2|basic. */
 const char *jumio_config_set_auth(cmd_parms *cmd, void *d, const char *arg)
 {
-    jumio_srv_cfg_t *sc = jumio_config_cmd_srv(cmd);
-    if (!strcasecmp(arg, "oauth2"))
-        sc->auth = JUMIO_AUTH_OAUTH2;
-    else if (!strcasecmp(arg, "basic"))
-        sc->auth = JUMIO_AUTH_BASIC;
-    else
-        return jumio_config_err(cmd, "must be oauth2 or basic", arg);
-    return NULL;
+    static const jumio_config_word_t words[] = { { "oauth2", JUMIO_AUTH_OAUTH2 },
+                                                 { "basic", JUMIO_AUTH_BASIC }, { NULL, 0 } };
+    int v;
+    const char *err = jumio_config_choose(cmd, arg, words, "oauth2 or basic", &v);
+    if (!err)
+        jumio_config_cmd_srv(cmd)->auth = (jumio_auth_e)v;
+    return err;
 }
 
 /* A plain string field of the server config (offset in cmd->info). */
@@ -440,42 +459,38 @@ const char *jumio_config_add_allow(cmd_parms *cmd, void *d, const char *arg)
 /* JumioUserSource jwt|remote-user. */
 const char *jumio_config_set_user_source(cmd_parms *cmd, void *d, const char *arg)
 {
-    jumio_dir_cfg_t *dc = d;
-    if (!strcasecmp(arg, "jwt"))
-        dc->user_source = JUMIO_USER_JWT;
-    else if (!strcasecmp(arg, "remote-user"))
-        dc->user_source = JUMIO_USER_REMOTE;
-    else
-        return jumio_config_err(cmd, "must be jwt or remote-user", arg);
-    return NULL;
+    static const jumio_config_word_t words[] = { { "jwt", JUMIO_USER_JWT },
+                                                 { "remote-user", JUMIO_USER_REMOTE }, { NULL, 0 } };
+    int v;
+    const char *err = jumio_config_choose(cmd, arg, words, "jwt or remote-user", &v);
+    if (!err)
+        ((jumio_dir_cfg_t *)d)->user_source = (jumio_usersrc_e)v;
+    return err;
 }
 
 /* JumioUserReference plain|hmac. */
 const char *jumio_config_set_userref(cmd_parms *cmd, void *d, const char *arg)
 {
-    jumio_dir_cfg_t *dc = d;
-    if (!strcasecmp(arg, "plain"))
-        dc->userref = JUMIO_REF_PLAIN;
-    else if (!strcasecmp(arg, "hmac"))
-        dc->userref = JUMIO_REF_HMAC;
-    else
-        return jumio_config_err(cmd, "must be plain or hmac", arg);
-    return NULL;
+    static const jumio_config_word_t words[] = { { "plain", JUMIO_REF_PLAIN },
+                                                 { "hmac", JUMIO_REF_HMAC }, { NULL, 0 } };
+    int v;
+    const char *err = jumio_config_choose(cmd, arg, words, "plain or hmac", &v);
+    if (!err)
+        ((jumio_dir_cfg_t *)d)->userref = (jumio_ref_e)v;
+    return err;
 }
 
 /* JumioPollData decision|full|none. */
 const char *jumio_config_set_poll_data(cmd_parms *cmd, void *d, const char *arg)
 {
-    jumio_dir_cfg_t *dc = d;
-    if (!strcasecmp(arg, "decision"))
-        dc->poll_data = JUMIO_DATA_DECISION;
-    else if (!strcasecmp(arg, "full"))
-        dc->poll_data = JUMIO_DATA_FULL;
-    else if (!strcasecmp(arg, "none"))
-        dc->poll_data = JUMIO_DATA_NONE;
-    else
-        return jumio_config_err(cmd, "must be decision, full or none", arg);
-    return NULL;
+    static const jumio_config_word_t words[] = { { "decision", JUMIO_DATA_DECISION },
+                                                 { "full", JUMIO_DATA_FULL },
+                                                 { "none", JUMIO_DATA_NONE }, { NULL, 0 } };
+    int v;
+    const char *err = jumio_config_choose(cmd, arg, words, "decision, full or none", &v);
+    if (!err)
+        ((jumio_dir_cfg_t *)d)->poll_data = (jumio_data_e)v;
+    return err;
 }
 
 /* JumioSdkToken on|off. */
