@@ -24,7 +24,7 @@ void *jumio_config_srv_create(apr_pool_t *p, server_rec *s)
 {
     jumio_srv_cfg_t *c = apr_pcalloc(p, sizeof(*c));
     c->timeout = c->connect_timeout = c->jwt_alg = c->jwt_leeway = c->callback_signing = -1;
-    c->background_interval = -1;
+    c->background_interval = c->db_timeout = -1;
     return c;
 }
 
@@ -58,6 +58,7 @@ void *jumio_config_srv_merge(apr_pool_t *p, void *basev, void *addv)
     c->userref_key = JUMIO_PICK(userref_key);
     c->schedule = JUMIO_PICK(schedule);
     c->background_interval = JUMIO_PICK_SET(background_interval);
+    c->db_timeout = JUMIO_PICK_SET(db_timeout);
     return c;
 }
 
@@ -340,6 +341,16 @@ const char *jumio_config_set_background(cmd_parms *cmd, void *d, const char *arg
     return NULL;
 }
 
+/* JumioDBTimeout: seconds a database read or write may wait for locks (1 .. 60). */
+const char *jumio_config_set_db_timeout(cmd_parms *cmd, void *d, const char *arg)
+{
+    long v = jumio_config_int(arg, 60);
+    if (v < 1)
+        return jumio_config_err(cmd, "must be 1 to 60 seconds", arg);
+    jumio_config_cmd_srv(cmd)->db_timeout = (int)v;
+    return NULL;
+}
+
 /* JumioWorkflowKey: any positive integer (tenants have custom keys such as 10013). */
 const char *jumio_config_set_workflow_key(cmd_parms *cmd, void *d, const char *arg)
 {
@@ -548,6 +559,12 @@ const char *jumio_config_endpoint(const jumio_srv_cfg_t *sc, jumio_svc_e svc, ap
 int jumio_config_signing(const jumio_srv_cfg_t *sc)
 {
     return sc->callback_signing != 0;
+}
+
+/* Effective JumioDBTimeout in seconds (default JUMIO_DEFAULT_DB_TIMEOUT). */
+int jumio_config_db_timeout(const jumio_srv_cfg_t *sc)
+{
+    return sc->db_timeout > 0 ? sc->db_timeout : JUMIO_DEFAULT_DB_TIMEOUT;
 }
 
 /* Server config of a request. */

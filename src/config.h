@@ -39,6 +39,7 @@ typedef struct {
     const char *userref_key;
     apr_array_header_t *schedule;         /* JumioRetrievalSchedule, of int seconds */
     int background_interval;              /* JumioBackgroundInterval seconds, 0 off, -1 unset */
+    int db_timeout;                       /* JumioDBTimeout seconds, -1 unset */
     jumio_token_cache_t *tokens;          /* per process, created in child_init */
     const char *jwks_url;                 /* JumioJWTKey jwks:<url>, else NULL */
     struct jumio_jwks_cache *jwks;        /* per process, created in child_init (JWKS only) */
@@ -69,6 +70,7 @@ typedef struct {
 #define JUMIO_DEFAULT_LEEWAY     60
 #define JUMIO_DEFAULT_WORKFLOW   3
 #define JUMIO_DEFAULT_BACKGROUND 2
+#define JUMIO_DEFAULT_DB_TIMEOUT 5
 #define JUMIO_TOKEN_PARAM        "jumio_token"
 
 void *jumio_config_srv_create(apr_pool_t *p, server_rec *s);
@@ -88,6 +90,7 @@ const char *jumio_config_set_jwt_leeway(cmd_parms *cmd, void *d, const char *arg
 const char *jumio_config_set_signing(cmd_parms *cmd, void *d, int on);
 const char *jumio_config_add_schedule(cmd_parms *cmd, void *d, const char *arg);
 const char *jumio_config_set_background(cmd_parms *cmd, void *d, const char *arg);
+const char *jumio_config_set_db_timeout(cmd_parms *cmd, void *d, const char *arg);
 const char *jumio_config_set_workflow_key(cmd_parms *cmd, void *d, const char *arg);
 const char *jumio_config_add_id_type(cmd_parms *cmd, void *d, const char *arg);
 const char *jumio_config_add_country(cmd_parms *cmd, void *d, const char *arg);
@@ -108,6 +111,7 @@ int jumio_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
 /* Effective values with defaults applied. */
 const char *jumio_config_endpoint(const jumio_srv_cfg_t *sc, jumio_svc_e svc, apr_pool_t *p);
 int jumio_config_signing(const jumio_srv_cfg_t *sc);
+int jumio_config_db_timeout(const jumio_srv_cfg_t *sc);
 jumio_srv_cfg_t *jumio_config_srv(request_rec *r);
 jumio_srv_cfg_t *jumio_config_srv_of(jumio_ctx_t *c);
 jumio_dir_cfg_t *jumio_config_dir(request_rec *r);
