@@ -296,14 +296,22 @@ const char *jumio_config_set_jwt_key(cmd_parms *cmd, void *d, const char *arg)
     return jumio_config_secret(cmd, arg, &sc->jwt_key, &sc->jwt_keylen);
 }
 
+/* Seconds min..max (said as `range` in the error) into an int field of the server config. */
+static const char *jumio_config_seconds(cmd_parms *cmd, const char *arg, long min, long max,
+                                        const char *range, int *field)
+{
+    long v = jumio_config_int(arg, max);
+    if (v < min)
+        return jumio_config_err(cmd, range, arg);
+    *field = (int)v;
+    return NULL;
+}
+
 /* JumioJWTLeeway seconds. */
 const char *jumio_config_set_jwt_leeway(cmd_parms *cmd, void *d, const char *arg)
 {
-    long v = jumio_config_int(arg, 3600);
-    if (v < 0)
-        return jumio_config_err(cmd, "must be 0..3600 seconds", arg);
-    jumio_config_cmd_srv(cmd)->jwt_leeway = (int)v;
-    return NULL;
+    return jumio_config_seconds(cmd, arg, 0, 3600, "must be 0..3600 seconds",
+                                &jumio_config_cmd_srv(cmd)->jwt_leeway);
 }
 
 /* JumioCallbackSigning on|off. */
@@ -334,21 +342,15 @@ const char *jumio_config_add_schedule(cmd_parms *cmd, void *d, const char *arg)
 /* JumioBackgroundInterval: seconds between background rounds, 0 turns them off. */
 const char *jumio_config_set_background(cmd_parms *cmd, void *d, const char *arg)
 {
-    long v = jumio_config_int(arg, 3600);
-    if (v < 0)
-        return jumio_config_err(cmd, "must be 0 (off) to 3600 seconds", arg);
-    jumio_config_cmd_srv(cmd)->background_interval = (int)v;
-    return NULL;
+    return jumio_config_seconds(cmd, arg, 0, 3600, "must be 0 (off) to 3600 seconds",
+                                &jumio_config_cmd_srv(cmd)->background_interval);
 }
 
 /* JumioDBTimeout: seconds a database read or write may wait for locks (1 .. 60). */
 const char *jumio_config_set_db_timeout(cmd_parms *cmd, void *d, const char *arg)
 {
-    long v = jumio_config_int(arg, 60);
-    if (v < 1)
-        return jumio_config_err(cmd, "must be 1 to 60 seconds", arg);
-    jumio_config_cmd_srv(cmd)->db_timeout = (int)v;
-    return NULL;
+    return jumio_config_seconds(cmd, arg, 1, 60, "must be 1 to 60 seconds",
+                                &jumio_config_cmd_srv(cmd)->db_timeout);
 }
 
 /* JumioWorkflowKey: any positive integer (tenants have custom keys such as 10013). */

@@ -14,15 +14,20 @@
 
 static apr_global_mutex_t *jumio_lock_gate;
 
+/* Log why there is no write gate and leave none. */
+static void jumio_lock_none(server_rec *s, apr_status_t rv, const char *what)
+{
+    jumio_lock_gate = NULL;
+    ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, "mod_jumio: cannot %s the database write gate; "
+                 "SQLite writers will meet each other's locks (slower)", what);
+}
+
 /* Create the write gate (post_config, in the parent); a failure is logged and leaves none. */
 void jumio_lock_init(apr_pool_t *pconf, server_rec *s)
 {
     apr_status_t rv = apr_global_mutex_create(&jumio_lock_gate, NULL, JUMIO_LOCK_MECH, pconf);
-    if (rv != APR_SUCCESS) {
-        jumio_lock_gate = NULL;
-        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, "mod_jumio: cannot create the database "
-                     "write gate; SQLite writers will meet each other's locks (slower)");
-    }
+    if (rv != APR_SUCCESS)
+        jumio_lock_none(s, rv, "create");
 }
 
 /* Attach a child to the write gate. */
@@ -32,11 +37,8 @@ void jumio_lock_child_init(apr_pool_t *pchild, server_rec *s)
     if (!jumio_lock_gate)
         return;
     rv = apr_global_mutex_child_init(&jumio_lock_gate, NULL, pchild);
-    if (rv != APR_SUCCESS) {
-        jumio_lock_gate = NULL;
-        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, "mod_jumio: cannot attach to the database "
-                     "write gate; SQLite writers will meet each other's locks (slower)");
-    }
+    if (rv != APR_SUCCESS)
+        jumio_lock_none(s, rv, "attach to");
 }
 
 /* When a database wait that starts now must end: now + JumioDBTimeout. */
