@@ -7,7 +7,8 @@ package LoadMix;
 #
 #   my $r = LoadMix::run(base => $h->base, tx => \@tx, rounds => 8, senders => 16,
 #                        intakes => 3, polls => 8, timeout => 10, stop_on_fail => 0);
-#   @tx: { ref, account, user, token }.  stop_on_fail: no round after one with a non-200.  Returns { n, codes => {200 => n, ...},
+#   @tx: { ref, account, user, token }.  stop_on_fail: no round after one with a non-200.
+#   same_user => $user: every intake is for that user (else each for a new one).  Returns { n, codes => {200 => n, ...},
 #   p50, p99, max (seconds), kinds => { callback => {n, p50, p99, max, codes}, ... },
 #   slowest => ["kind code seconds", ...] (the 5 slowest), wall (seconds) }.
 #   LoadMix::summary($r) is one line of it.
@@ -53,8 +54,8 @@ sub _round_jobs {
     my ($o, $round) = @_;
     my @tx = @{ $o->{tx} };
     my @jobs = map { ['callback', $_, $round] } @tx;
-    push @jobs, ['intake', "mix-$$-$round-$_", $round] for 1 .. $o->{intakes};
-    push @jobs, ['poll', $tx[rand @tx], $round] for 1 .. $o->{polls};
+    push @jobs, ['intake', $o->{same_user} // "mix-$$-$round-$_", $round] for 1 .. $o->{intakes};
+    push @jobs, ['poll', $tx[rand @tx], $round] for @tx ? 1 .. $o->{polls} : ();
     return List::Util::shuffle(@jobs);
 }
 
