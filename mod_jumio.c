@@ -49,6 +49,8 @@ static const command_rec jumio_cmds[] = {
               "seconds after creation of each Status API check (default Jumio's 40 60 ... 940)"),
     JUMIO_SRV("JumioBackgroundInterval", jumio_config_set_background, TAKE1,
               "seconds between background rounds (mod_watchdog); 0 turns them off"),
+    JUMIO_SRV("JumioDBTimeout", jumio_config_set_db_timeout, TAKE1,
+              "seconds a database read or write may wait for locks (1..60, default 5)"),
     JUMIO_SRV_FIELD("JumioUserReferenceKey", userref_key, jumio_config_set_srv_secret,
                     "HMAC key for JumioUserReference hmac"),
     /* directory scope */
@@ -123,10 +125,12 @@ static int jumio_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
     return OK;
 }
 
-/* Per-child state (src/proc.c) and the background task's stop at child exit. */
+/* Per-child state (src/proc.c), the database write gate, and the background task's stop at
+ * child exit. */
 static void jumio_child_init(apr_pool_t *pchild, server_rec *s)
 {
     jumio_proc_child_init(pchild, s);
+    jumio_store_child_init(pchild, s);
     jumio_watchdog_child_init(pchild, s);
 }
 

@@ -13,6 +13,7 @@
 #define JUMIO_DEFAULT_LEEWAY     60
 #define JUMIO_DEFAULT_WORKFLOW   3
 #define JUMIO_DEFAULT_BACKGROUND 2
+#define JUMIO_DEFAULT_DB_TIMEOUT 5
 
 /* Jumio's recommended retrieval timings, seconds after creation. */
 static const int jumio_default_schedule[] = { 40, 60, 100, 160, 240, 340, 460, 600, 760, 940 };
@@ -35,7 +36,7 @@ void *jumio_config_srv_create(apr_pool_t *p, server_rec *s)
 {
     jumio_srv_cfg_t *c = apr_pcalloc(p, sizeof(*c));
     c->timeout = c->connect_timeout = c->jwt_alg = c->jwt_leeway = c->callback_signing = -1;
-    c->background_interval = -1;
+    c->background_interval = c->db_timeout = -1;
     return c;
 }
 
@@ -69,6 +70,7 @@ void *jumio_config_srv_merge(apr_pool_t *p, void *basev, void *addv)
     c->userref_key = JUMIO_PICK(userref_key);
     c->schedule = JUMIO_PICK(schedule);
     c->background_interval = JUMIO_PICK_SET(background_interval);
+    c->db_timeout = JUMIO_PICK_SET(db_timeout);
     return c;
 }
 
@@ -325,14 +327,22 @@ const char *jumio_config_set_jwt_key(cmd_parms *cmd, void *d, const char *arg)
     return jumio_config_secret(cmd, arg, &sc->jwt_key, &sc->jwt_keylen);
 }
 
+/* Seconds min..max (said as `range` in the error) into an int field of the server config. */
+static const char *jumio_config_seconds(cmd_parms *cmd, const char *arg, long min, long max,
+                                        const char *range, int *field)
+{
+    long v = jumio_config_int(arg, max);
+    if (v < min)
+        return jumio_config_err(cmd, range, arg);
+    *field = (int)v;
+    return NULL;
+}
+
 /* JumioJWTLeeway seconds. */
 const char *jumio_config_set_jwt_leeway(cmd_parms *cmd, void *d, const char *arg)
 {
-    long v = jumio_config_int(arg, 3600);
-    if (v < 0)
-        return jumio_config_err(cmd, "must be 0..3600 seconds", arg);
-    jumio_config_cmd_srv(cmd)->jwt_leeway = (int)v;
-    return NULL;
+    return jumio_config_seconds(cmd, arg, 0, 3600, "must be 0..3600 seconds",
+                                &jumio_config_cmd_srv(cmd)->jwt_leeway);
 }
 
 /* JumioCallbackSigning on|off. */
@@ -363,11 +373,15 @@ const char *jumio_config_add_schedule(cmd_parms *cmd, void *d, const char *arg)
 /* JumioBackgroundInterval: seconds between background rounds, 0 turns them off. */
 const char *jumio_config_set_background(cmd_parms *cmd, void *d, const char *arg)
 {
-    long v = jumio_config_int(arg, 3600);
-    if (v < 0)
-        return jumio_config_err(cmd, "must be 0 (off) to 3600 seconds", arg);
-    jumio_config_cmd_srv(cmd)->background_interval = (int)v;
-    return NULL;
+    return jumio_config_seconds(cmd, arg, 0, 3600, "must be 0 (off) to 3600 seconds",
+                                &jumio_config_cmd_srv(cmd)->background_interval);
+}
+
+/* JumioDBTimeout: seconds a database read or write may wait for locks (1 .. 60). */
+const char *jumio_config_set_db_timeout(cmd_parms *cmd, void *d, const char *arg)
+{
+    return jumio_config_seconds(cmd, arg, 1, 60, "must be 1 to 60 seconds",
+                                &jumio_config_cmd_srv(cmd)->db_timeout);
 }
 
 /* JumioWorkflowKey: any positive integer (tenants have custom keys such as 10013). */
@@ -574,6 +588,12 @@ const char *jumio_config_endpoint(const jumio_srv_cfg_t *sc, jumio_svc_e svc, ap
 int jumio_config_signing(const jumio_srv_cfg_t *sc)
 {
     return sc->callback_signing != 0;
+}
+
+/* Effective JumioDBTimeout in seconds (default JUMIO_DEFAULT_DB_TIMEOUT). */
+int jumio_config_db_timeout(const jumio_srv_cfg_t *sc)
+{
+    return sc->db_timeout > 0 ? sc->db_timeout : JUMIO_DEFAULT_DB_TIMEOUT;
 }
 
 /* Server config of a request. */

@@ -31,6 +31,7 @@ typedef struct {
     const char *userref_key;
     apr_array_header_t *schedule;         /* JumioRetrievalSchedule, of int seconds */
     int background_interval;              /* JumioBackgroundInterval seconds, 0 off, -1 unset */
+    int db_timeout;                       /* JumioDBTimeout seconds, -1 unset */
     const char *jwks_url;                 /* JumioJWTKey jwks:<url>, else NULL */
     struct jumio_proc *proc;              /* per-process state (src/proc.c), made in child_init */
 } jumio_srv_cfg_t;
@@ -73,6 +74,7 @@ const char *jumio_config_set_jwt_leeway(cmd_parms *cmd, void *d, const char *arg
 const char *jumio_config_set_signing(cmd_parms *cmd, void *d, int on);
 const char *jumio_config_add_schedule(cmd_parms *cmd, void *d, const char *arg);
 const char *jumio_config_set_background(cmd_parms *cmd, void *d, const char *arg);
+const char *jumio_config_set_db_timeout(cmd_parms *cmd, void *d, const char *arg);
 const char *jumio_config_set_workflow_key(cmd_parms *cmd, void *d, const char *arg);
 const char *jumio_config_add_id_type(cmd_parms *cmd, void *d, const char *arg);
 const char *jumio_config_add_country(cmd_parms *cmd, void *d, const char *arg);
@@ -117,6 +119,8 @@ jumio_data_e jumio_config_poll_data(const jumio_dir_cfg_t *dc);
 jumio_usersrc_e jumio_config_user_source(const jumio_dir_cfg_t *dc);
 /* JumioSdkToken (default off). */
 int jumio_config_sdk_token(const jumio_dir_cfg_t *dc);
+/* JumioDBTimeout seconds (default 5): the bound of every database wait. */
+int jumio_config_db_timeout(const jumio_srv_cfg_t *sc);
 jumio_srv_cfg_t *jumio_config_srv(request_rec *r);
 jumio_srv_cfg_t *jumio_config_srv_of(jumio_ctx_t *c);
 jumio_dir_cfg_t *jumio_config_dir(request_rec *r);

@@ -55,6 +55,8 @@ my @bad = (
     [ "JumioClientSecret file:$DIR/missing",   'JumioClientSecret' ],
     [ 'JumioRetrievalSchedule 40 30',          'JumioRetrievalSchedule' ],
     [ 'JumioBackgroundInterval -5',            'JumioBackgroundInterval' ],
+    [ 'JumioDBTimeout 0',                      'JumioDBTimeout' ],
+    [ 'JumioDBTimeout 61',                     'JumioDBTimeout' ],
     [ "<Location /x>\nJumioWorkflowKey 0\n</Location>",      'JumioWorkflowKey' ],
     [ "<Location /x>\nJumioWorkflowKey abc\n</Location>",    'JumioWorkflowKey' ],
     [ "<Location /x>\nJumioIdTypes SELFIE\n</Location>",     'JumioIdTypes' ],

@@ -1,10 +1,14 @@
 # MariaDB/MySQL-only behaviour (scripts/test's second pass, DBDriver mysql):
-# the database goes away under the running module and comes back.
+# the database goes away under the running module and comes back; a callback chosen as an
+# InnoDB deadlock victim is run again (not answered 5xx).
 use strict;
 use warnings;
 use Apache::Test qw(-withtestmore);
 use lib 't/lib';
 use JumioTest;
+use JumioTest::Kit qw(start_tx send_callback tx_row);
+use POSIX ();
+use Time::HiRes ();
 
 my $RUN = sprintf '%x%x', time, $$;
 my $DIR = $ENV{JUMIO_TEST_MARIADB_DIR};
@@ -43,7 +47,7 @@ sub is_unavailable {
     is($res->header('Cache-Control'), 'no-store', "$name: Cache-Control no-store");
 }
 
-plan tests => 3, need_module('mod_perl.c');
+plan tests => 4, need_module('mod_perl.c');
 
 my $user = "maria-$RUN";
 my ($ok, $tx);
@@ -85,4 +89,42 @@ subtest 'MariaDB back: requests succeed without restarting httpd' => sub {
        'nothing stored for the intake refused while down');
     my $log = do { local (@ARGV, $/) = (Apache::Test::vars('t_logs') . '/error_log'); <> } // '';
     unlike($log, qr/Segmentation fault|exit signal/, 'no child crashed');
+};
+
+# Another session holds the transaction's row and then wants the callback row the module just
+# inserted: a deadlock, and InnoDB rolls back the smaller transaction, the module's (1213).
+subtest 'deadlock victim: the callback is run again and answered 200' => sub {
+    my $t = start_tx(tag => 'deadlock');
+    my $dbh = JumioTest::db_connect();
+    $dbh->begin_work;
+    $dbh->do('INSERT INTO jumio_callbacks (received_at, workflow_id, status) VALUES (?, ?, ?)',
+             undef, time, 'deadlock-filler', 'ACQUIRED') for 1 .. 5;
+    $dbh->do('UPDATE jumio_transactions SET updated_at = updated_at + 1 WHERE workflow_id = ?',
+             undef, $t->{ref});
+    pipe(my $r, my $w) or die "pipe: $!";
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        close $r;
+        print {$w} send_callback($t, 'ACQUIRED', marker => 'deadlock-victim')->code, "\n";
+        close $w;
+        POSIX::_exit(0);
+    }
+    close $w;
+    Time::HiRes::sleep(0.7);            # the module has inserted its row and waits for ours
+    my $locked = eval {
+        $dbh->selectall_arrayref('SELECT id FROM jumio_callbacks WHERE workflow_id = ? FOR UPDATE',
+                                 undef, $t->{ref});
+        1;
+    };
+    Time::HiRes::sleep(0.3);
+    $dbh->rollback;
+    chomp(my $code = <$r> // '');
+    waitpid($pid, 0);
+    ok($locked, 'the other session got its lock (the module was the deadlock victim)')
+        or diag($@);
+    is($code, 200, 'callback answered 200 after its transaction was run again');
+    is(count_rows('SELECT id FROM jumio_callbacks WHERE workflow_id = ?', $t->{ref}), 1,
+       'the callback logged once');
+    is(tx_row($t)->{status}, 'ACQUIRED', 'status ACQUIRED');
+    $dbh->disconnect;
 };

@@ -24,38 +24,56 @@ static const char *const jumio_sqlite_schema[] = {
     NULL
 };
 
-/* Run a PRAGMA; its first value (copied into c->pool), "" when it answers no row, or NULL
- * when it failed (logged as a warning). */
-static const char *jumio_sqlite_pragma(jumio_ctx_t *c, ap_dbd_t *dbd, const char *sql)
+/* SQLITE_BUSY (5), SQLITE_LOCKED (6), SQLITE_SCHEMA (17), or the same said in the message of a
+ * generic SQLITE_ERROR: "database is locked" (a select the driver gave up after its own busy
+ * retries, a statement that could not read the schema), "database schema has changed" (another
+ * connection created the tables meanwhile). */
+static int jumio_sqlite_busy(ap_dbd_t *dbd, int rv)
+{
+    const char *msg;
+    if (rv == 5 || rv == 6 || rv == 17)
+        return 1;
+    msg = rv == 1 ? apr_dbd_error(dbd->driver, dbd->handle, rv) : NULL;
+    return msg && (strstr(msg, "is locked") || strstr(msg, "schema has changed"));
+}
+
+/* Run a PRAGMA; its first value (copied into c->pool, "" when it answers no row) in *value;
+ * 0 or the driver's status (logged: at debug level when busy, as it is tried again). */
+static int jumio_sqlite_pragma(jumio_ctx_t *c, ap_dbd_t *dbd, const char *sql, const char **value)
 {
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;
-    const char *v, *first = "";
+    const char *v;
     int rv = apr_dbd_select(dbd->driver, c->pool, dbd->handle, &res, sql, 0);
     if (rv) {
-        jumio_log(c, APLOG_WARNING, 0, "mod_jumio: %s failed: %s", sql,
-                  apr_dbd_error(dbd->driver, dbd->handle, rv));
-        return NULL;
+        jumio_log(c, jumio_sqlite_busy(dbd, rv) ? APLOG_DEBUG : APLOG_WARNING, 0,
+                  "mod_jumio: %s failed: %s", sql, apr_dbd_error(dbd->driver, dbd->handle, rv));
+        return rv;
     }
-    while (apr_dbd_get_row(dbd->driver, c->pool, res, &row, -1) != -1)
-        if (!*first && (v = apr_dbd_get_entry(dbd->driver, row, 0)))
-            first = apr_pstrdup(c->pool, v);
-    return first;
+    for (*value = ""; apr_dbd_get_row(dbd->driver, c->pool, res, &row, -1) != -1;)
+        if (!**value && (v = apr_dbd_get_entry(dbd->driver, row, 0)))
+            *value = apr_pstrdup(c->pool, v);
+    return 0;
 }
 
-/* Before the schema: the WAL journal, so that polls keep reading while another writes. */
-static void jumio_sqlite_wal(jumio_ctx_t *c, ap_dbd_t *dbd)
+/* Before the schema: the WAL journal, so that polls keep reading while another writes; 0, or
+ * the status when busy (tried again). Without WAL the store still works (warned). */
+static int jumio_sqlite_wal(jumio_ctx_t *c, ap_dbd_t *dbd)
 {
-    const char *mode = jumio_sqlite_pragma(c, dbd, "PRAGMA journal_mode=WAL");
-    if (mode && *mode && strcasecmp(mode, "wal"))
+    const char *mode = NULL;
+    int rv = jumio_sqlite_pragma(c, dbd, "PRAGMA journal_mode=WAL", &mode);
+    if (!rv && *mode && strcasecmp(mode, "wal"))
         jumio_log(c, APLOG_WARNING, 0, "mod_jumio: SQLite WAL mode not set");
+    return jumio_sqlite_busy(dbd, rv) ? rv : 0;
 }
 
-/* SQLite waits up to 3 s for a lock held by another process before answering "busy" (the
- * APR driver adds its own 1.5 s of retries): writers queue up under load instead of failing. */
-static void jumio_sqlite_connect(jumio_ctx_t *c, ap_dbd_t *dbd)
+/* No busy handler: SQLite sleeps in it while the APR driver's process-wide mutex is held, and
+ * the lock's owner, another thread, needs that mutex to finish. Lock waits are the store's
+ * (write gate, whole-transaction retries with back-off), outside any mutex. */
+static void jumio_sqlite_connect(jumio_ctx_t *c, ap_dbd_t *dbd, int timeout)
 {
-    jumio_sqlite_pragma(c, dbd, "PRAGMA busy_timeout=3000");
+    const char *v;
+    jumio_sqlite_pragma(c, dbd, "PRAGMA busy_timeout=0", &v);
 }
 
 const jumio_dialect_t jumio_dialect_sqlite = {
@@ -63,7 +81,9 @@ const jumio_dialect_t jumio_dialect_sqlite = {
     .schema = jumio_sqlite_schema,
     /* all tables and indexes in one transaction, so that no other connection prepares its
      * statements on a half-made schema (they would then fail with "schema has changed") */
-    .schema_begin = "BEGIN IMMEDIATE",
+    .schema_in_tx = 1,
+    .begin = "BEGIN IMMEDIATE",
+    .gate = 1,
     .upsert = "INSERT INTO jumio_accounts (user_id, account_id, credentials, created_at, "
               "updated_at) VALUES (%s, %s, %s, %lld, %lld) ON CONFLICT (user_id) DO UPDATE SET "
               "account_id = excluded.account_id, credentials = excluded.credentials, "
@@ -73,4 +93,5 @@ const jumio_dialect_t jumio_dialect_sqlite = {
                    "SET account_id = excluded.account_id, updated_at = excluded.updated_at",
     .on_connect = jumio_sqlite_connect,
     .before_schema = jumio_sqlite_wal,
+    .is_busy = jumio_sqlite_busy,
 };

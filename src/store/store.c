@@ -3,6 +3,8 @@
  * between drivers is in their dialect (src/store/dialect.h). */
 #include "store/store.h"
 #include "store/dialect.h"
+#include "store/lock.h"
+#include "config.h"
 #include <apr_strings.h>
 #include <apr_optional.h>
 #include <apr_dbd.h>
@@ -22,6 +24,17 @@ struct jumio_db {
     const jumio_dialect_t *dialect;
     apr_dbd_prepared_t *st[JUMIO_ST_COUNT];
 };
+
+/* One statement of a write: prepared statement st with its arguments, or plain SQL (schema). */
+typedef struct {
+    jumio_st_e st;
+    int nargs;
+    const char **args;
+    int *nrows;                 /* rows affected, or NULL */
+    const char *sql;            /* plain SQL run instead of st, or NULL */
+} jumio_store_step_t;
+
+#define JUMIO_STEP(st, args, nrows) { st, (int)(sizeof(args) / sizeof(*(args))), args, nrows, NULL }
 
 static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *jumio_store_dbd_acquire;
 static APR_OPTIONAL_FN_TYPE(ap_dbd_open) *jumio_store_dbd_open;
@@ -103,6 +116,107 @@ static const char *jumio_store_stmt_sql(const jumio_dialect_t *d, int i)
          : i == JUMIO_ST_ACCT_UPSERT_KEEP ? d->upsert_keep : jumio_store_sql[i];
 }
 
+/* 1 when the failure status rv of a call means the database was busy (locked, deadlocked):
+ * the read or the whole write is tried again. */
+static int jumio_store_busy(jumio_db_t *db, int rv)
+{
+    return rv && db->dialect->is_busy(db->dbd, rv);
+}
+
+/* Log a failed call (what: its SQL or statement number): at debug level when busy (it will be
+ * tried again), else as an error; rv. */
+static int jumio_store_failed(jumio_ctx_t *c, jumio_db_t *db, int rv, const char *what)
+{
+    jumio_log(c, jumio_store_busy(db, rv) ? APLOG_DEBUG : APLOG_ERR, 0,
+              "mod_jumio: %.60s failed (%d): %s", what, rv,
+              apr_dbd_error(db->dbd->driver, db->dbd->handle, rv));
+    return rv;
+}
+
+/* Run plain SQL (transaction control, schema); 0 or the driver's status (logged). */
+static int jumio_store_query(jumio_ctx_t *c, jumio_db_t *db, const char *sql)
+{
+    int n, rv = apr_dbd_query(db->dbd->driver, db->dbd->handle, &n, sql);
+    return rv ? jumio_store_failed(c, db, rv, sql) : 0;
+}
+
+/* Run one statement of a write; rows affected in *nrows; 0 or the driver's status (logged). */
+static int jumio_store_step(jumio_ctx_t *c, jumio_db_t *db, const jumio_store_step_t *s)
+{
+    int n = 0, rv;
+    if (s->sql)
+        return jumio_store_query(c, db, s->sql);
+    rv = apr_dbd_pquery(db->dbd->driver, c->pool, db->dbd->handle, &n, db->st[s->st], s->nargs,
+                        s->args);
+    if (rv)
+        return jumio_store_failed(c, db, rv, apr_psprintf(c->pool, "statement %d", s->st));
+    if (s->nrows)
+        *s->nrows = n;
+    return 0;
+}
+
+/* One try of a write: every step, in one transaction begun with the dialect's statement
+ * (taking the write lock up front) when tx; 0, or the status of the call that failed. */
+static int jumio_store_attempt(jumio_ctx_t *c, jumio_db_t *db, const jumio_store_step_t *steps,
+                               int n, int tx)
+{
+    int i, rv = tx ? jumio_store_query(c, db, db->dialect->begin) : 0;
+    if (rv)
+        return rv;
+    for (i = 0; !rv && i < n; i++)
+        rv = jumio_store_step(c, db, &steps[i]);
+    if (tx && !rv)
+        rv = jumio_store_query(c, db, "COMMIT");
+    if (tx && rv)
+        jumio_store_query(c, db, "ROLLBACK");
+    return rv;
+}
+
+/* One try of something on the database: 0 or the status of the call that failed. */
+typedef int jumio_store_try_fn(jumio_ctx_t *c, jumio_db_t *db, void *arg);
+
+/* Run fn (behind the write gate when gate), tried again after a short random back-off while
+ * the database is busy, until JumioDBTimeout; 0 or -1 (logged). */
+static int jumio_store_retry(jumio_ctx_t *c, jumio_db_t *db, jumio_store_try_fn *fn, void *arg,
+                             int gate)
+{
+    apr_time_t deadline = jumio_lock_deadline(c);
+    int attempt, held, rv;
+    for (attempt = 1;; attempt++) {
+        held = gate ? jumio_lock_gate_enter(c, deadline) : 0;
+        if (held >= 0) {
+            rv = fn(c, db, arg);
+            if (held)
+                jumio_lock_gate_leave(c);
+            if (!rv || !jumio_store_busy(db, rv))
+                return rv ? -1 : 0;
+        }
+        if (jumio_lock_backoff(c, attempt, deadline))
+            return -1;
+    }
+}
+
+typedef struct {
+    const jumio_store_step_t *steps;
+    int n, tx;
+} jumio_store_write_t;
+
+/* jumio_store_try_fn of a write. */
+static int jumio_store_write_try(jumio_ctx_t *c, jumio_db_t *db, void *arg)
+{
+    jumio_store_write_t *w = arg;
+    return jumio_store_attempt(c, db, w->steps, w->n, w->tx);
+}
+
+/* Run a write (in one transaction when tx), behind the write gate when the dialect has one,
+ * tried again as a whole while the database is busy, until JumioDBTimeout; 0 or -1 (logged). */
+static int jumio_store_write(jumio_ctx_t *c, jumio_db_t *db, const jumio_store_step_t *steps,
+                             int n, int tx)
+{
+    jumio_store_write_t w = { steps, n, tx };
+    return jumio_store_retry(c, db, jumio_store_write_try, &w, db->dialect->gate);
+}
+
 /* Find mod_dbd's acquire function; refuse to start without mod_dbd. */
 apr_status_t jumio_store_init(apr_pool_t *pconf, server_rec *s)
 {
@@ -114,56 +228,19 @@ apr_status_t jumio_store_init(apr_pool_t *pconf, server_rec *s)
                      "mod_jumio: mod_dbd is not loaded (LoadModule dbd_module, DBDriver sqlite3)");
         return APR_EGENERAL;
     }
+    jumio_lock_init(pconf, s);
     return APR_SUCCESS;
 }
 
-/* Log a failed schema step (at debug level while another try will follow); -1. */
-static int jumio_store_schema_failed(jumio_ctx_t *c, ap_dbd_t *dbd, int last, const char *sql)
+/* Per child: attach to the write gate. */
+void jumio_store_child_init(apr_pool_t *pchild, server_rec *s)
 {
-    jumio_log(c, last ? APLOG_ERR : APLOG_DEBUG, 0, "mod_jumio: creating the schema failed "
-              "(%.40s): %s", sql, apr_dbd_error(dbd->driver, dbd->handle, 0));
-    return -1;
+    jumio_lock_child_init(pchild, s);
 }
 
-/* Run the dialect's schema statements on a new connection (in one transaction when the
- * dialect has one); 0 or -1 (logged). */
-static int jumio_store_schema(jumio_ctx_t *c, ap_dbd_t *dbd, const jumio_dialect_t *d, int last)
-{
-    const char *const *sql;
-    int n;
-    if (d->before_schema)
-        d->before_schema(c, dbd);
-    if (d->schema_begin && apr_dbd_query(dbd->driver, dbd->handle, &n, d->schema_begin))
-        return jumio_store_schema_failed(c, dbd, last, d->schema_begin);
-    for (sql = d->schema; *sql; sql++) {
-        if (apr_dbd_query(dbd->driver, dbd->handle, &n, *sql)) {
-            if (d->schema_begin)
-                apr_dbd_query(dbd->driver, dbd->handle, &n, "ROLLBACK");
-            return jumio_store_schema_failed(c, dbd, last, *sql);
-        }
-    }
-    if (d->schema_begin && apr_dbd_query(dbd->driver, dbd->handle, &n, "COMMIT")) {
-        apr_dbd_query(dbd->driver, dbd->handle, &n, "ROLLBACK");
-        return jumio_store_schema_failed(c, dbd, last, "COMMIT");
-    }
-    return 0;
-}
-
-/* Create the schema, trying again briefly when other processes create it at the same moment
- * (SQLite answers "database schema has changed" or "locked" to the losers); 0 or -1. */
-static int jumio_store_schema_retry(jumio_ctx_t *c, ap_dbd_t *dbd, const jumio_dialect_t *d)
-{
-    int attempt;
-    for (attempt = 1; attempt <= 5; attempt++) {
-        if (!jumio_store_schema(c, dbd, d, attempt == 5))
-            return 0;
-        apr_sleep(apr_time_from_msec(50 * attempt));
-    }
-    return -1;
-}
-
-/* Prepare our statements on this connection (in the connection's pool); 0 or -1. A first,
- * quiet attempt only logs at debug level: it fails when the tables do not exist yet. */
+/* Prepare our statements on this connection (in the connection's pool); 0 or the driver's
+ * status. A quiet attempt logs its failure at debug level only: it fails when the tables do not
+ * exist yet. */
 static int jumio_store_prepare(jumio_ctx_t *c, struct jumio_db *db, int quiet)
 {
     int i, rv;
@@ -171,24 +248,52 @@ static int jumio_store_prepare(jumio_ctx_t *c, struct jumio_db *db, int quiet)
         rv = apr_dbd_prepare(db->dbd->driver, db->dbd->pool, db->dbd->handle,
                              jumio_store_stmt_sql(db->dialect, i), NULL, &db->st[i]);
         if (rv) {
-            jumio_log(c, quiet ? APLOG_DEBUG : APLOG_ERR, 0, "mod_jumio: preparing statement %d "
-                      "failed: %s", i, apr_dbd_error(db->dbd->driver, db->dbd->handle, rv));
-            return -1;
+            jumio_log(c, quiet || jumio_store_busy(db, rv) ? APLOG_DEBUG : APLOG_ERR, 0,
+                      "mod_jumio: preparing statement %d failed: %s", i,
+                      apr_dbd_error(db->dbd->driver, db->dbd->handle, rv));
+            return rv;
         }
     }
     return 0;
 }
 
-/* Statements on a new connection: prepared at once when the tables exist (no write, so a
- * read-only database still serves polls), else after creating the schema; 0 or -1. */
+/* The dialect's schema statements as the steps of a write; their number in *n. */
+static jumio_store_step_t *jumio_store_schema_steps(jumio_ctx_t *c, const jumio_dialect_t *d,
+                                                    int *n)
+{
+    jumio_store_step_t *steps;
+    int i;
+    for (*n = 0; d->schema[*n]; ++*n)
+        ;
+    steps = apr_pcalloc(c->pool, *n * sizeof(*steps));
+    for (i = 0; i < *n; i++)
+        steps[i].sql = d->schema[i];
+    return steps;
+}
+
+/* One try at a new connection (jumio_store_try_fn): statements prepared at once when the
+ * tables exist (no write, so a read-only database still serves polls), else after creating the
+ * dialect's schema; 0 or the status of the call that failed. */
+static int jumio_store_setup_try(jumio_ctx_t *c, jumio_db_t *db, void *arg)
+{
+    const jumio_dialect_t *d = db->dialect;
+    jumio_store_step_t *steps;
+    int n, rv = jumio_store_prepare(c, db, 1);
+    if (!rv || jumio_store_busy(db, rv))
+        return rv;
+    if (d->before_schema && (rv = d->before_schema(c, db->dbd)))
+        return rv;
+    steps = jumio_store_schema_steps(c, d, &n);
+    rv = jumio_store_attempt(c, db, steps, n, d->schema_in_tx);
+    return rv ? rv : jumio_store_prepare(c, db, 0);
+}
+
+/* Set up a new connection: the dialect's settings, then our statements (and the schema when
+ * missing), behind the write gate and tried again while the database is busy; 0 or -1. */
 static int jumio_store_setup(jumio_ctx_t *c, struct jumio_db *db)
 {
-    if (db->dialect->on_connect)
-        db->dialect->on_connect(c, db->dbd);
-    if (!jumio_store_prepare(c, db, 1))
-        return 0;
-    return jumio_store_schema_retry(c, db->dbd, db->dialect) || jumio_store_prepare(c, db, 0)
-           ? -1 : 0;
+    db->dialect->on_connect(c, db->dbd, jumio_config_db_timeout(jumio_config_srv_of(c)));
+    return jumio_store_retry(c, db, jumio_store_setup_try, NULL, db->dialect->gate);
 }
 
 typedef struct {
@@ -273,23 +378,39 @@ static const char *jumio_store_now(jumio_ctx_t *c)
  * buffers on the next fetch, so values are copied at once). */
 typedef void jumio_store_row_fn(jumio_ctx_t *c, jumio_db_t *db, apr_dbd_row_t *row, void *out);
 
-/* Run a prepared select; the first `max` rows go to fn, the rest are drained. Rows read, or -1. */
+typedef struct {
+    jumio_st_e st;
+    int nargs;
+    const char **args;
+    int max, rows;              /* rows wanted at most; rows read */
+    jumio_store_row_fn *fn;
+    void *out;
+} jumio_store_select_t;
+
+/* One try of a prepared select (jumio_store_try_fn): the first `max` rows go to fn, the rest
+ * are drained; 0 or the driver's status (logged). */
+static int jumio_store_select_try(jumio_ctx_t *c, jumio_db_t *db, void *arg)
+{
+    jumio_store_select_t *q = arg;
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    int rv = apr_dbd_pselect(db->dbd->driver, c->pool, db->dbd->handle, &res, db->st[q->st], 0,
+                             q->nargs, q->args);
+    if (rv)
+        return jumio_store_failed(c, db, rv, apr_psprintf(c->pool, "select %d", q->st));
+    for (q->rows = 0; apr_dbd_get_row(db->dbd->driver, c->pool, res, &row, -1) != -1;)
+        if (q->rows < q->max)
+            q->fn(c, db, row, q->out), q->rows++;
+    return 0;
+}
+
+/* Run a prepared select, tried again while the database is busy, until JumioDBTimeout; the
+ * first `max` rows go to fn. Rows read, or -1 (logged). */
 static int jumio_store_select(jumio_ctx_t *c, jumio_db_t *db, jumio_st_e st, int nargs,
                               const char **args, int max, jumio_store_row_fn *fn, void *out)
 {
-    apr_dbd_results_t *res = NULL;
-    apr_dbd_row_t *row = NULL;
-    int n = 0, rv = apr_dbd_pselect(db->dbd->driver, c->pool, db->dbd->handle, &res, db->st[st],
-                                    0, nargs, args);
-    if (rv) {
-        jumio_log(c, APLOG_ERR, 0, "mod_jumio: select %d failed: %s", st,
-                  apr_dbd_error(db->dbd->driver, db->dbd->handle, rv));
-        return -1;
-    }
-    while (apr_dbd_get_row(db->dbd->driver, c->pool, res, &row, -1) != -1)
-        if (n < max)
-            fn(c, db, row, out), n++;
-    return n;
+    jumio_store_select_t q = { st, nargs, args, max, 0, fn, out };
+    return jumio_store_retry(c, db, jumio_store_select_try, &q, 0) ? -1 : q.rows;
 }
 
 /* Column n of a row copied into the request pool (NULL for SQL NULL). */
@@ -299,48 +420,12 @@ static const char *jumio_store_col(jumio_ctx_t *c, jumio_db_t *db, apr_dbd_row_t
     return v ? apr_pstrdup(c->pool, v) : NULL;
 }
 
-/* Run a prepared write; rows affected in *nrows; 0 or -1 (logged). */
+/* Run one prepared statement as a write of its own; rows affected in *nrows; 0 or -1. */
 static int jumio_store_exec(jumio_ctx_t *c, jumio_db_t *db, jumio_st_e st, int *nrows,
                             int nargs, const char **args)
 {
-    int n = 0, rv = apr_dbd_pquery(db->dbd->driver, c->pool, db->dbd->handle, &n, db->st[st],
-                                   nargs, args);
-    if (rv) {
-        jumio_log(c, APLOG_ERR, 0, "mod_jumio: statement %d failed: %s", st,
-                      apr_dbd_error(db->dbd->driver, db->dbd->handle, rv));
-        return -1;
-    }
-    if (nrows)
-        *nrows = n;
-    return 0;
-}
-
-/* Start a DB transaction; NULL on failure (logged). */
-static apr_dbd_transaction_t *jumio_store_begin(jumio_ctx_t *c, jumio_db_t *db)
-{
-    apr_dbd_transaction_t *t = NULL;
-    int rv = apr_dbd_transaction_start(db->dbd->driver, c->pool, db->dbd->handle, &t);
-    if (rv) {
-        jumio_log(c, APLOG_ERR, 0, "mod_jumio: cannot start a transaction: %s",
-                      apr_dbd_error(db->dbd->driver, db->dbd->handle, rv));
-        return NULL;
-    }
-    return t;
-}
-
-/* Commit (ok) or roll back a transaction; 0 when committed. */
-static int jumio_store_end(jumio_ctx_t *c, jumio_db_t *db, apr_dbd_transaction_t *t, int ok)
-{
-    int rv;
-    if (!ok)
-        apr_dbd_transaction_mode_set(db->dbd->driver, t, APR_DBD_TRANSACTION_ROLLBACK);
-    rv = apr_dbd_transaction_end(db->dbd->driver, c->pool, t);
-    if (rv) {
-        jumio_log(c, APLOG_ERR, 0, "mod_jumio: ending a transaction failed: %s",
-                      apr_dbd_error(db->dbd->driver, db->dbd->handle, rv));
-        return -1;
-    }
-    return ok ? 0 : -1;
+    jumio_store_step_t step = { st, nargs, args, nrows, NULL };
+    return jumio_store_write(c, db, &step, 1, 0);
 }
 
 /* 0 found, 1 not found, -1 error. */
@@ -373,14 +458,11 @@ int jumio_store_intake(jumio_ctx_t *c, jumio_db_t *db, const jumio_tx_t *tx,
                                tx->jumio_timestamp, tx->callback_token,
                                apr_psprintf(c->pool, "%" APR_INT64_T_FMT, tx->next_check_at),
                                now, now };
-    apr_dbd_transaction_t *t = jumio_store_begin(c, db);
-    int ok;
-    if (!t)
-        return -1;
-    ok = !jumio_store_exec(c, db, keep_creds ? JUMIO_ST_ACCT_UPSERT_KEEP : JUMIO_ST_ACCT_UPSERT,
-                           NULL, 5, a_args)
-         && !jumio_store_exec(c, db, JUMIO_ST_TX_INSERT, NULL, 11, t_args);
-    return jumio_store_end(c, db, t, ok);
+    jumio_store_step_t steps[2] = {
+        JUMIO_STEP(keep_creds ? JUMIO_ST_ACCT_UPSERT_KEEP : JUMIO_ST_ACCT_UPSERT, a_args, NULL),
+        JUMIO_STEP(JUMIO_ST_TX_INSERT, t_args, NULL)
+    };
+    return jumio_store_write(c, db, steps, 2, 1);
 }
 
 /* Fill a transaction from a row of JUMIO_TX_COLS. */
@@ -448,14 +530,12 @@ int jumio_store_callback(jumio_ctx_t *c, jumio_db_t *db, const jumio_callback_t 
     const char *c_args[5] = { jumio_store_now(c), remote, cb->workflow_id, cb->status,
                               body };
     const char *s_args[5];
-    apr_dbd_transaction_t *t = jumio_store_begin(c, db);
-    int ok;
-    if (!t)
-        return -1;
+    jumio_store_step_t steps[2] = {
+        JUMIO_STEP(JUMIO_ST_CB_INSERT, c_args, NULL),
+        JUMIO_STEP(JUMIO_ST_TX_STATUS, s_args, NULL)
+    };
     jumio_store_status_args(c, cb->workflow_id, cb->status, s_args);
-    ok = !jumio_store_exec(c, db, JUMIO_ST_CB_INSERT, NULL, 5, c_args)
-         && (!known || !jumio_store_exec(c, db, JUMIO_ST_TX_STATUS, NULL, 5, s_args));
-    return jumio_store_end(c, db, t, ok);
+    return jumio_store_write(c, db, steps, known ? 2 : 1, 1);
 }
 
 /* Move a transaction's status forward (Status API answer); 0 or -1. */
@@ -525,14 +605,13 @@ int jumio_store_unclaim_details(jumio_ctx_t *c, jumio_db_t *db, const char *work
 int jumio_store_erase(jumio_ctx_t *c, jumio_db_t *db, const char *user)
 {
     const char *args[1] = { user };
-    apr_dbd_transaction_t *t = jumio_store_begin(c, db);
-    int n = 0, ok;
-    if (!t)
-        return -1;
-    ok = !jumio_store_exec(c, db, JUMIO_ST_ERASE_CB, NULL, 1, args)
-         && !jumio_store_exec(c, db, JUMIO_ST_ERASE_TX, &n, 1, args)
-         && !jumio_store_exec(c, db, JUMIO_ST_ERASE_ACCT, NULL, 1, args);
-    return jumio_store_end(c, db, t, ok) ? -1 : n;
+    int n = 0;
+    jumio_store_step_t steps[3] = {
+        JUMIO_STEP(JUMIO_ST_ERASE_CB, args, NULL),
+        JUMIO_STEP(JUMIO_ST_ERASE_TX, args, &n),
+        JUMIO_STEP(JUMIO_ST_ERASE_ACCT, args, NULL)
+    };
+    return jumio_store_write(c, db, steps, 3, 1) ? -1 : n;
 }
 
 /* Read the counters row. */

@@ -21,6 +21,8 @@ typedef struct {
 } jumio_acct_t;
 
 apr_status_t jumio_store_init(apr_pool_t *pconf, server_rec *s);
+/* Per child: attach to the write gate of the database. */
+void jumio_store_child_init(apr_pool_t *pchild, server_rec *s);
 /* The request's DB handle with our statements ready, or NULL (logged). */
 jumio_db_t *jumio_store_acquire(jumio_ctx_t *c);
 /* Give back a handle of a background task (no-op for requests). */
