@@ -14,14 +14,13 @@ use Fcntl qw(:flock);
 use File::Basename qw(dirname);
 use File::Spec ();
 use File::Temp ();
-use JSON::PP ();
 use MIME::Base64 qw(encode_base64);
 
 use Apache::Test ();
 use Apache::TestRequest ();
 use HTTP::Request ();
 
-use FakeJumio::State;
+use FakeJumio::State qw(b64url);
 
 our @EXPORT = qw(
     jwt jwt_alg
@@ -37,7 +36,7 @@ our @EXPORT_OK = qw(ensure_keys b64url $JWT_SECRET $USER_AGENT);
 our $JWT_SECRET = 'test-jwt-secret-0123456789abcdef';
 our $USER_AGENT = 'mod_jumio-test/1.0 (Example Corp)';
 
-my $JSON = JSON::PP->new->utf8->canonical->allow_nonref;
+my $JSON = FakeJumio::State->json;
 my $T_DIR = File::Spec->rel2abs(File::Spec->catdir(dirname(__FILE__), File::Spec->updir));
 
 # ======================================================================
@@ -67,14 +66,6 @@ sub jwt_alg {
     delete $h{$_} for grep { !defined $h{$_} } keys %h;
     my $input = b64url($JSON->encode(\%h)) . '.' . b64url($JSON->encode(\%c));
     return "$input." . b64url(_sign($alg, $key, $input));
-}
-
-sub b64url {
-    my ($s) = @_;
-    my $b = encode_base64($s, '');
-    $b =~ tr{+/}{-_};
-    $b =~ s/=+\z//;
-    return $b;
 }
 
 my %EC_KEY  = (ES256 => 'ec256_private', ES384 => 'ec384_private', ES512 => 'ec521_private');
