@@ -15,6 +15,7 @@ use File::Basename qw(dirname);
 use File::Spec ();
 use File::Temp ();
 use MIME::Base64 qw(encode_base64);
+use Time::HiRes ();
 
 use Apache::Test ();
 use Apache::TestRequest ();
@@ -326,18 +327,23 @@ sub fake_set_jwks {
 # the DBDParams of one (scripts/test's second pass), else SQLite t/logs/jumio.db.
 sub db_is_mysql { return $ENV{JUMIO_TEST_MYSQL} ? 1 : 0 }
 
-# A DBI handle on the module's database.
+# A DBI handle on a database as mod_dbd names it: db_connect('sqlite3', $file) or
+# db_connect('mysql', $dbd_params); without arguments the test server's database.  An SQLite
+# file that does not exist (yet) is not created: "... does not exist (yet)".
 sub db_connect {
+    my ($driver, $params) = @_;
+    ($driver, $params) = db_is_mysql() ? ('mysql', $ENV{JUMIO_TEST_MYSQL})
+                                       : ('sqlite3', Apache::Test::vars('t_logs') . '/jumio.db')
+        unless defined $driver;
     require DBI;
-    if (my $p = $ENV{JUMIO_TEST_MYSQL}) {
-        my %p = map { split /=/, $_, 2 } split ' ', $p;
+    if ($driver eq 'mysql') {
+        my %p = map { split /=/, $_, 2 } split ' ', $params;
         return DBI->connect("dbi:MariaDB:database=$p{dbname};host=$p{host};port=$p{port}",
                             $p{user}, $p{pass}, { RaiseError => 1, PrintError => 0, AutoCommit => 1 });
     }
     require DBD::SQLite::Constants;
-    my $db = Apache::Test::vars('t_logs') . '/jumio.db';
-    croak "db_rows: $db does not exist (yet)" unless -e $db;
-    my $dbh = DBI->connect("dbi:SQLite:dbname=$db", '', '', {
+    croak "db_rows: $params does not exist (yet)" unless -e $params;
+    my $dbh = DBI->connect("dbi:SQLite:dbname=$params", '', '', {
         RaiseError => 1, PrintError => 0, AutoCommit => 1,
         sqlite_open_flags => DBD::SQLite::Constants::SQLITE_OPEN_READWRITE(),
     });
@@ -346,22 +352,37 @@ sub db_connect {
 }
 
 # Rows (hashrefs) of $sql on the module's database; a statement without result columns (UPDATE,
-# DELETE) is executed and gives no rows.  List context: the rows; scalar context: an array
-# reference.
+# DELETE) is executed and gives no rows.  Dies when the database does not exist yet.  List
+# context: the rows; scalar context: an array reference.
 sub db_rows {
-    my ($sql, @bind) = @_;
-    my $dbh = db_connect();
-    my $sth = $dbh->prepare($sql);
-    $sth->execute(@bind);
-    my @rows;
-    if ($sth->{NUM_OF_FIELDS}) {
-        while (my $row = $sth->fetchrow_hashref) {
-            push @rows, {%$row};
-        }
-    }
-    $sth->finish;
-    $dbh->disconnect;
+    my @rows = select_rows({}, @_);
     return wantarray ? @rows : \@rows;
+}
+
+# select_rows(\%db, $sql, @bind): the rows of $sql on db_connect(@db{qw(driver params)}) (the
+# test server's database without them); with absent_ok => 1 an absent database or table
+# gives no rows instead of dying (the module makes them on its first request).
+sub select_rows {
+    my ($db, $sql, @bind) = @_;
+    my @rows = eval {
+        my $dbh = db_connect(@$db{qw(driver params)});
+        my $sth = $dbh->prepare($sql);
+        $sth->execute(@bind);
+        my @r;
+        if ($sth->{NUM_OF_FIELDS}) {
+            while (my $row = $sth->fetchrow_hashref) {
+                push @r, {%$row};
+            }
+        }
+        $sth->finish;
+        $dbh->disconnect;
+        @r;
+    };
+    if ($@) {
+        return () if $db->{absent_ok} && $@ =~ /no such table|doesn't exist|does not exist \(yet\)/i;
+        die $@;
+    }
+    return @rows;
 }
 
 # ======================================================================
@@ -497,6 +518,22 @@ sub _pct {
     utf8::encode($s) if utf8::is_utf8($s);
     $s =~ s/([^A-Za-z0-9\-._~])/sprintf('%%%02X', ord $1)/ge;
     return $s;
+}
+
+# ======================================================================
+# waiting
+# ======================================================================
+
+# Calls $cond every $step seconds (default 0.1) until it is true or $secs pass; its last value.
+sub wait_until {
+    my ($secs, $cond, $step) = @_;
+    my $until = Time::HiRes::time() + $secs;
+    while (Time::HiRes::time() < $until) {
+        my $v = $cond->();
+        return $v if $v;
+        Time::HiRes::sleep($step // 0.1);
+    }
+    return $cond->();
 }
 
 1;
