@@ -39,17 +39,17 @@ subtest 'httpd -X under valgrind serves every path of the module' => sub {
     for my $round (1 .. 2) {
         my $t = start_tx(base => $base, tag => "vg$round");
         is(send_callback($t, 'PROCESSED', base => $base)->code, 200, "round $round: callback 200");
-        my $d = json_body(poll_tx($t, base => $base)) || {};
+        my $d = json_of(poll_tx($t, base => $base)) || {};
         ok($d->{done}, "round $round: poll done with details");
-        is(req(GET => '/jumio/poll', base => $base, user => $t->{user},
+        is(request(GET => '/jumio/poll', base => $base, user => $t->{user},
                headers => ['X-Transaction-Reference' => 'nope'])->code, 404, "round $round: poll 404");
-        is(req(POST => '/jumio/intake', base => $base, auth => 'Bearer x.y.z')->code, 401,
+        is(request(POST => '/jumio/intake', base => $base, auth => 'Bearer x.y.z')->code, 401,
            "round $round: intake 401");
-        is(req(POST => '/jumio/callback', base => $base, body => '{"a":1}',
+        is(request(POST => '/jumio/callback', base => $base, body => '{"a":1}',
                headers => ['Content-Type' => 'application/json'])->code, 400, "round $round: callback 400");
-        is(req(GET => '/jumio/status', base => $base)->code, 200, "round $round: status 200");
+        is(request(GET => '/jumio/status', base => $base)->code, 200, "round $round: status 200");
         my $again = start_tx(base => $base, user => $t->{user}, tag => "vg$round");   # PUT
-        is(req(DELETE => '/jumio/erase', base => $base, user => $t->{user})->code, 200,
+        is(request(DELETE => '/jumio/erase', base => $base, user => $t->{user})->code, 200,
            "round $round: erase 200");
     }
 };
