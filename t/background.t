@@ -43,7 +43,7 @@ push @subtests, ['callback never sent: the Status API is asked and details are s
 
     my $res = poll_tx($t);
     is($res->code, 200, 'poll: 200');
-    my $d = is_json_answer($res, 'poll') || {};
+    my $d = json_answer($res, 'poll') || {};
     ok($d->{done} && JSON::PP::is_bool($d->{done}), 'poll: done true');
     is($d->{status}, 'PROCESSED', 'poll: PROCESSED');
     is($d->{decision}, 'PASSED', 'poll: decision PASSED');
@@ -64,7 +64,7 @@ push @subtests, ['callback PROCESSED: details fetched by the background task, ex
     sleep 3;
     is(scalar(tx_calls($t, 'details')), 1, 'exactly one details request');
     ok(scalar(tx_calls($t, 'status')) <= 1, 'at most one Status API call (only if it ran before the callback)');
-    my $d = json_body(poll_tx($t)) || {};
+    my $d = json_of(poll_tx($t)) || {};
     ok($d->{done}, 'poll: done');
     is(scalar(tx_calls($t, 'details')), 1, 'still one details request after the poll');
 }];
@@ -84,7 +84,7 @@ push @subtests, ['no result yet: the Status API is asked once per schedule step,
     is(scalar(tx_calls($t, 'details')), 0, 'no details request');
     my $gaps = join ' ', map { sprintf '%.1f', $calls[$_]{time} - $calls[$_ - 1]{time} } 1 .. $#calls;
     ok((!grep { $_ < 0.5 } split ' ', $gaps), "calls spread over the schedule (gaps: $gaps s)");
-    my $d = json_body(poll_tx($t)) || {};
+    my $d = json_of(poll_tx($t)) || {};
     is_deeply($d, { done => JSON::PP::false, transactionReference => $t->{ref}, status => 'ACQUIRED' },
               'poll: not done, ACQUIRED');
     is(scalar(tx_calls($t, 'status')), 3, 'the poll does not ask beyond the schedule');
@@ -97,7 +97,7 @@ push @subtests, ['SESSION_EXPIRED from the Status API: done, decision and data n
     is($row->{status}, 'SESSION_EXPIRED', 'status SESSION_EXPIRED stored');
     my $res = poll_tx($t);
     is($res->code, 200, 'poll: 200');
-    is_deeply(is_json_answer($res, 'poll'),
+    is_deeply(json_answer($res, 'poll'),
               { done => JSON::PP::true, transactionReference => $t->{ref}, status => 'SESSION_EXPIRED',
                 decision => undef, data => undef }, 'poll: done, null decision and data');
     sleep 2;

@@ -7,33 +7,12 @@ use Apache::Test qw(-withtestmore);
 use Apache::TestRequest;
 use lib 't/lib';
 use JumioTest;
-use FakeJumio::State ();
+use JumioTest::Kit;
 
-use HTTP::Request ();
-use LWP::UserAgent ();
 use JSON::PP ();
-use MIME::Base64 ();
-use Digest::SHA qw(hmac_sha256_hex);
 use Time::HiRes ();
 
-use JumioTest::Suite;   # shared helpers: t/lib/JumioTest/Suite.pm
-
 my $EVIL = "http://127.0.0.1:$PORT/fake/evil";
-
-# Start a transaction at $loc; returns {ref, account, token, user}.
-sub start_tx {
-    my ($tag, $loc, %o) = @_;
-    my $user = new_user($tag);
-    my $res = request(POST => $loc || '/jumio/intake', user => $user, %o);
-    is($res->code, 200, "intake for $tag: 200") or diag(substr($res->as_string, 0, 600));
-    my $d = decode_json_body($res) || {};
-    my $ref = $d->{transactionReference} // '';
-    my $tx = (rows('SELECT * FROM jumio_transactions WHERE workflow_id = ?', $ref))[0] || {};
-    my ($call) = grep { (($_->{json} || {})->{customerInternalReference} // '') eq ($tx->{cir} // "\0") } account_calls();
-    my $url = (($call || {})->{json} || {})->{callbackUrl} // '';
-    my ($token) = $url =~ /[?&]jumio_token=([^&]*)/;
-    return { ref => $ref, account => $tx->{account_id}, token => $token, user => $user, url => $url };
-}
 
 sub cb_body_json {
     my ($t, $status, %o) = @_;
@@ -56,15 +35,15 @@ sub cb_body_form {
     return join '&', map { $enc->($_) . '=' . $enc->($f{$_}) } sort keys %f;
 }
 
+# POST a callback body as it is, with token => (undef: no jumio_token parameter) and
+# ct => its Content-Type (default JSON).
 sub send_cb {
     my ($body, %o) = @_;
-    my $path = $o{path} // '/jumio/callback';
-    $path .= '?jumio_token=' . $o{token} if defined $o{token};
-    return request(POST => $path, body => $body,
-                   headers => ['Content-Type' => $o{ct} // 'application/json']);
+    return callback($body, content_type => $o{ct} // 'application/json',
+                    (defined $o{token} ? (query => "jumio_token=$o{token}") : ()));
 }
 
-sub tx_state { my $t = shift; (rows('SELECT status, status_rank FROM jumio_transactions WHERE workflow_id = ?', $t->{ref}))[0] || {} }
+sub tx_state { my $r = tx_row(shift); return %$r ? { map { $_ => $r->{$_} } qw(status status_rank) } : {} }
 sub cb_count { my $wf = shift; defined $wf ? count_rows('SELECT id FROM jumio_callbacks WHERE workflow_id = ?', $wf)
                                            : (rows('SELECT COUNT(*) AS n FROM jumio_callbacks'))[0]{n} // 0 }
 
@@ -86,9 +65,9 @@ my @subtests;
 
 push @subtests, ['valid callbacks: JSON and form, logged, status moves forward only' => sub {
     JumioTest::fake_reset();
-    my $t = start_tx('cbok');
+    my $t = start_tx(tag => 'cbok');
     like($t->{token} // '', qr/\A$CB_TOKEN_RE\z/, 'transaction has a 43-char callback token');
-    my $mark = () = reqs();
+    my $mark = () = fake_requests();
     my $t0 = time;
 
     my $b1 = cb_body_json($t, 'ACQUIRED');
@@ -119,15 +98,15 @@ push @subtests, ['valid callbacks: JSON and form, logged, status moves forward o
     is_deeply(tx_state($t), { status => 'PROCESSED', status_rank => 2 }, 'same rank: status unchanged');
     is(cb_count($t->{ref}), 6, 'every accepted callback was appended to the log');
 
-    my @all = reqs();
+    my @all = fake_requests();
     my @after = @all[$mark .. $#all];
     is_deeply(call_names(grep { ($_->{endpoint} // '') =~ /\Aaccount_/ } @after), [], 'no account call from callbacks');
-    is_deeply(call_names(grep { ($_->{path} // '') =~ /evil/ } reqs()), [], 'hrefs in callbacks are never fetched');
+    is_deeply(call_names(grep { ($_->{path} // '') =~ /evil/ } fake_requests()), [], 'hrefs in callbacks are never fetched');
 }];
 
 push @subtests, ['content types with parameters are accepted' => sub {
     JumioTest::fake_reset();
-    my $t = start_tx('cbct');
+    my $t = start_tx(tag => 'cbct');
     accepted(send_cb(cb_body_json($t, 'ACQUIRED'), token => $t->{token}, ct => 'application/json; charset=utf-8'),
              'application/json; charset=utf-8');
     is_deeply(tx_state($t), { status => 'ACQUIRED', status_rank => 1 }, 'status ACQUIRED');
@@ -138,13 +117,13 @@ push @subtests, ['content types with parameters are accepted' => sub {
 
 push @subtests, ['expiry statuses are final: TOKEN_EXPIRED then PROCESSED changes nothing' => sub {
     JumioTest::fake_reset();
-    my $t = start_tx('cbexp');
+    my $t = start_tx(tag => 'cbexp');
     accepted(send_cb(cb_body_form($t, 'TOKEN_EXPIRED'), token => $t->{token}, ct => 'application/x-www-form-urlencoded'),
              'TOKEN_EXPIRED');
     is_deeply(tx_state($t), { status => 'TOKEN_EXPIRED', status_rank => 2 }, 'status TOKEN_EXPIRED');
     accepted(send_cb(cb_body_json($t, 'PROCESSED'), token => $t->{token}), 'PROCESSED after TOKEN_EXPIRED');
     is_deeply(tx_state($t), { status => 'TOKEN_EXPIRED', status_rank => 2 }, 'still TOKEN_EXPIRED');
-    my $t2 = start_tx('cbexp2');
+    my $t2 = start_tx(tag => 'cbexp2');
     accepted(send_cb(cb_body_json($t2, 'SESSION_EXPIRED'), token => $t2->{token}), 'INITIATED -> SESSION_EXPIRED');
     is_deeply(tx_state($t2), { status => 'SESSION_EXPIRED', status_rank => 2 }, 'status SESSION_EXPIRED');
 }];
@@ -152,7 +131,7 @@ push @subtests, ['expiry statuses are final: TOKEN_EXPIRED then PROCESSED change
 push @subtests, ['body callbackUrl with a query: the callback at that URL is accepted' => sub {
     JumioTest::fake_reset();
     my $cb2 = "http://127.0.0.1:$PORT/jumio/callback2?src=portal";
-    my $t = start_tx('cbq', '/jumio/intake', body => $JSON->encode({ callbackUrl => $cb2 }),
+    my $t = start_tx(tag => 'cbq', body => $JSON->encode({ callbackUrl => $cb2 }),
                      headers => ['Content-Type' => 'application/json']);
     like($t->{url}, qr/\A\Q$cb2\E&jumio_token=$CB_TOKEN_RE\z/, 'sent callbackUrl');
     my ($path) = $t->{url} =~ m{\Ahttp://[^/]+(/.*)\z};
@@ -163,7 +142,7 @@ push @subtests, ['body callbackUrl with a query: the callback at that URL is acc
 
 push @subtests, ['invalid callback bodies: 400 bad_request, nothing changed' => sub {
     JumioTest::fake_reset();
-    my $t = start_tx('cbbad');
+    my $t = start_tx(tag => 'cbbad');
     JumioTest::fake_reset();
     my $state = tx_state($t);
     my ($all, $wf) = (cb_count(), cb_count($t->{ref}));
@@ -222,9 +201,9 @@ push @subtests, ['invalid callback bodies: 400 bad_request, nothing changed' => 
 
 push @subtests, ['callbacks without the right jumio_token: 403 forbidden, nothing changed' => sub {
     JumioTest::fake_reset();
-    my $t  = start_tx('cbsig');
-    my $t2 = start_tx('cbsig2');
-    my $tm = start_tx('cbsigmin', '/jumio/intake-minimal');
+    my $t  = start_tx(tag => 'cbsig');
+    my $t2 = start_tx(tag => 'cbsig2');
+    my $tm = start_tx(tag => 'cbsigmin', path => '/jumio/intake-minimal');
     ok(!defined $tm->{token}, 'the minimal transaction has no callback token');
     my $state  = tx_state($t);
     my $statem = tx_state($tm);
@@ -263,7 +242,7 @@ push @subtests, ['callbacks without the right jumio_token: 403 forbidden, nothin
 
 push @subtests, ['callback hrefs are never fetched; the 200 does not wait for Jumio' => sub {
     JumioTest::fake_reset();
-    my $t = start_tx('ssrf');
+    my $t = start_tx(tag => 'ssrf');
     # Details are slow now: a callback handler that fetched them would take 3 s.
     JumioTest::fake_control('details', { delay => 3 });
     my $body = $JSON->encode({
@@ -278,14 +257,14 @@ push @subtests, ['callback hrefs are never fetched; the 200 does not wait for Ju
     accepted($res, 'PROCESSED with foreign hrefs');
     ok($elapsed < 1.5, 'answered at once, without waiting for Jumio') or diag("took $elapsed s");
     sleep 5;
-    is_deeply(call_names(grep { ($_->{path} // '') =~ /evil/ || ($_->{query} // '') =~ /steal/ } reqs()), [],
+    is_deeply(call_names(grep { ($_->{path} // '') =~ /evil/ || ($_->{query} // '') =~ /steal/ } fake_requests()), [],
               'nothing fetched from the hrefs (/fake/evil)');
-    my @mine = grep { index($_->{path} // '', $t->{ref}) >= 0 } reqs();
+    my @mine = grep { index($_->{path} // '', $t->{ref}) >= 0 } fake_requests();
     is_deeply([ sort map { "$_->{method} $_->{path}" } @mine ],
               [ map { "GET /fake/retrieval/api/v1/accounts/$t->{account}/workflow-executions/$t->{ref}" } @mine ],
               'any retrieval is built from the configured endpoint and the validated ids');
     ok(@mine <= 1, 'details fetched at most once') or diag(scalar(@mine) . ' retrievals');
-    is(scalar(grep { ($_->{endpoint} // '') =~ /\Aaccount_/ } reqs()), 1, 'no account call after the intake');
+    is(scalar(grep { ($_->{endpoint} // '') =~ /\Aaccount_/ } fake_requests()), 1, 'no account call after the intake');
     JumioTest::fake_control('details');
 }];
 

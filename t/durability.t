@@ -10,30 +10,7 @@ use lib 't/lib';
 use JumioTest;
 use JumioTest::Kit;
 
-use JSON::PP ();
-use LWP::UserAgent ();
-use POSIX ();
 use Time::HiRes ();
-
-sub n_rows { scalar(my @r = rows_of(@_)) }
-sub n_reqs { scalar(my @r = JumioTest::fake_requests(@_)) }
-
-# Runs $code->($i) in $n forked processes that start together; returns their exit codes
-# (each child exits with what $code returns, 0..255).
-sub in_parallel {
-    my ($n, $code) = @_;
-    my $go = Time::HiRes::time() + 0.5;
-    my @pids;
-    for my $i (0 .. $n - 1) {
-        my $pid = fork // die "fork: $!";
-        if (!$pid) {
-            my $rc = eval { Time::HiRes::sleep($go - Time::HiRes::time()) if $go > Time::HiRes::time(); $code->($i) };
-            POSIX::_exit(defined $rc ? $rc : 255);
-        }
-        push @pids, $pid;
-    }
-    return map { waitpid($_, 0); $? >> 8 } @pids;
-}
 
 # Writes one line per sent callback ("marker code") to a file, for the parent to read.
 sub log_line {
@@ -63,7 +40,7 @@ push @subtests, ['concurrent duplicate and reordered callbacks on several childr
     my @statuses = qw(PROCESSED ACQUIRED INITIATED PROCESSED ACQUIRED PROCESSED);
     my @rc = in_parallel(8, sub {
         my ($i) = @_;
-        my $ua = LWP::UserAgent->new(timeout => 30, keep_alive => 1);
+        my $ua = keep_alive_ua();
         my @mine = @statuses;
         push @mine, shift @mine for 1 .. $i % @mine;    # each client its own order
         for my $k (0 .. $#mine) {
@@ -79,15 +56,15 @@ push @subtests, ['concurrent duplicate and reordered callbacks on several childr
     my @acked = map { $_->[0] } grep { $_->[1] == 200 } @sent;
     is(scalar(@acked), 48, 'every callback acknowledged 200')
         or diag(join ', ', map { "@$_" } grep { $_->[1] != 200 } @sent);
-    my @logged = rows_of(undef, 'SELECT id, status, body FROM jumio_callbacks WHERE workflow_id = ? ORDER BY id', $t->{ref});
+    my @logged = rows('SELECT id, status, body FROM jumio_callbacks WHERE workflow_id = ? ORDER BY id', $t->{ref});
     is(scalar(@logged), scalar(@acked), 'jumio_callbacks has one row per acknowledged callback');
     my %seen;
-    $seen{ (json_body(HTTP::Response->new(200, '', [], $_->{body})) || {})->{callbackSentAt} // '?' }++ for @logged;
+    $seen{ (eval { $JSON->decode($_->{body}) } || {})->{callbackSentAt} // '?' }++ for @logged;
     is_deeply([grep { ($seen{$_} // 0) != 1 } @acked], [], 'each acknowledged callback logged exactly once');
     my $row = tx_row($t);
     is($row->{status}, 'PROCESSED', 'final status PROCESSED');
     is($row->{status_rank}, 2, 'status_rank 2');
-    my $d = json_body(poll_tx($t)) || {};
+    my $d = json_of(poll_tx($t)) || {};
     ok($d->{done}, 'poll: done');
     is(scalar(tx_calls($t, 'details')), 1, 'details fetched once');
     unlink $file;
@@ -103,7 +80,7 @@ push @subtests, ['racing final callbacks (PROCESSED vs SESSION_EXPIRED): the fir
             return send_callback($t, $st, marker => "r$round-$i")->code == 200 ? 0 : 1;
         });
         is_deeply(\@rc, [(0) x 6], "round $round: 6 callbacks acknowledged");
-        my @log = rows_of(undef, 'SELECT status FROM jumio_callbacks WHERE workflow_id = ? ORDER BY id', $t->{ref});
+        my @log = rows('SELECT status FROM jumio_callbacks WHERE workflow_id = ? ORDER BY id', $t->{ref});
         is(scalar(@log), 6, "round $round: 6 logged");
         my $final = tx_row($t)->{status} // '';
         if (db_is_mysql()) {
@@ -127,9 +104,9 @@ push @subtests, ['database write-locked past the busy retries: 503 unavailable, 
     my $db = JumioTest::db_connect();
     is(lc(($db->selectrow_array('PRAGMA journal_mode'))[0] // ''), 'wal', 'the database is in WAL mode');
     my $user = new_user('locked');
-    my $cbs = n_rows(undef, 'SELECT id FROM jumio_callbacks WHERE workflow_id = ?', $t->{ref});
+    my $cbs = count_rows('SELECT id FROM jumio_callbacks WHERE workflow_id = ?', $t->{ref});
     $db->do('BEGIN EXCLUSIVE');
-    my ($s_in, $ri) = (Time::HiRes::time(), req(POST => '/jumio/intake', user => $user));
+    my ($s_in, $ri) = (Time::HiRes::time(), request(POST => '/jumio/intake', user => $user));
     $s_in = Time::HiRes::time() - $s_in;
     my $rc = send_callback($t, 'ACQUIRED', marker => 'while-locked');
     my $rp = poll_tx($t);
@@ -138,17 +115,17 @@ push @subtests, ['database write-locked past the busy retries: 503 unavailable, 
     ok($s_in >= 1.0, sprintf('intake waited for the lock (busy retries) before giving up (%.1f s)', $s_in));
     is_error($rc, 503, 'unavailable', 'callback while locked');
     is($rp->code, 200, 'poll while write-locked: reads go on (WAL)');
-    is(n_rows(undef, 'SELECT workflow_id FROM jumio_transactions WHERE user_id = ?', $user), 0, 'no transaction row');
-    is(n_rows(undef, 'SELECT user_id FROM jumio_accounts WHERE user_id = ?', $user), 0, 'no account row');
-    is(n_rows(undef, 'SELECT id FROM jumio_callbacks WHERE workflow_id = ?', $t->{ref}), $cbs, 'callback not logged');
+    is(count_rows('SELECT workflow_id FROM jumio_transactions WHERE user_id = ?', $user), 0, 'no transaction row');
+    is(count_rows('SELECT user_id FROM jumio_accounts WHERE user_id = ?', $user), 0, 'no account row');
+    is(count_rows('SELECT id FROM jumio_callbacks WHERE workflow_id = ?', $t->{ref}), $cbs, 'callback not logged');
     is(tx_row($t)->{status}, 'INITIATED', 'status unchanged');
 
     my $again = send_callback($t, 'ACQUIRED', marker => 'after-lock');
     is($again->code, 200, "callback after the lock is released: 200");
     is(tx_row($t)->{status}, 'ACQUIRED', 'status ACQUIRED');
-    my $ok = req(POST => '/jumio/intake', user => $user);
+    my $ok = request(POST => '/jumio/intake', user => $user);
     is($ok->code, 200, 'intake after the lock: 200');
-    is(n_rows(undef, 'SELECT workflow_id FROM jumio_transactions WHERE user_id = ?', $user), 1, 'transaction stored');
+    is(count_rows('SELECT workflow_id FROM jumio_transactions WHERE user_id = ?', $user), 1, 'transaction stored');
     $db->disconnect;
 }];
 
@@ -160,8 +137,8 @@ push @subtests, ['unwritable database: 503 unavailable, nothing sent to Jumio, n
     chmod 0555, $dir;
     my $h = extra_httpd(name => 'ro-fresh', db => "$dir/jumio.db");
     my $user = new_user('ro');
-    is_error(req(POST => '/jumio/intake', user => $user, base => $h->base), 503, 'unavailable', 'intake, database cannot be created');
-    is(n_reqs('account_create'), 0, 'nothing sent to Jumio');
+    is_error(request(POST => '/jumio/intake', user => $user, base => $h->base), 503, 'unavailable', 'intake, database cannot be created');
+    is(scalar(fake_requests('account_create')), 0, 'nothing sent to Jumio');
     is_error(send_callback({ ref => uuid_v4(), account => uuid_v4(), token => 'x' }, 'PROCESSED', base => $h->base),
              503, 'unavailable', 'callback, database cannot be created');
     is_error(poll_tx({ ref => uuid_v4(), user => $user, base => $h->base }), 503, 'unavailable', 'poll, database cannot be created');
@@ -182,15 +159,15 @@ push @subtests, ['unwritable database: 503 unavailable, nothing sent to Jumio, n
     my $rc = send_callback($t, 'PROCESSED', marker => 'ro');
     is_error($rc, 503, 'unavailable', 'callback on a read-only database');
     my $u2 = new_user('ro2b');
-    is_error(req(POST => '/jumio/intake', user => $u2, base => $h2->base), 503, 'unavailable', 'intake on a read-only database');
+    is_error(request(POST => '/jumio/intake', user => $u2, base => $h2->base), 503, 'unavailable', 'intake on a read-only database');
     my $rp = poll_tx($t);
     ok($rp->code == 200 || $rp->code == 503, 'poll on a read-only database: 200 or 503, got ' . $rp->code);
     is_deeply([$h2->crashes], [], 'no crash');
     $h2->stop;
     chmod 0755, $ddir;
     chmod 0644, grep { -e } $db, "$db-wal", "$db-shm";
-    is(n_rows($h2, 'SELECT id FROM jumio_callbacks'), 0, 'nothing logged');
-    is(n_rows($h2, 'SELECT workflow_id FROM jumio_transactions WHERE user_id = ?', $u2), 0, 'nothing stored for the intake');
+    is(count_rows($h2, 'SELECT id FROM jumio_callbacks'), 0, 'nothing logged');
+    is(count_rows($h2, 'SELECT workflow_id FROM jumio_transactions WHERE user_id = ?', $u2), 0, 'nothing stored for the intake');
     is(tx_row($t, $h2)->{status}, 'INITIATED', 'status unchanged');
 }];
 
@@ -205,9 +182,9 @@ push @subtests, ['acknowledged intake and callbacks survive a hard kill (SIGKILL
     $h->start;
     my $row = tx_row($t, $h);
     is($row->{status}, 'PROCESSED', 'status PROCESSED after the restart');
-    is(n_rows($h, 'SELECT id FROM jumio_callbacks WHERE workflow_id = ?', $t->{ref}), 2, 'both callbacks logged');
+    is(count_rows($h, 'SELECT id FROM jumio_callbacks WHERE workflow_id = ?', $t->{ref}), 2, 'both callbacks logged');
     JumioTest::fake_set_workflow($t->{ref}, status => 'PROCESSED');
-    my $d = json_body(poll_tx($t)) || {};
+    my $d = json_of(poll_tx($t)) || {};
     ok($d->{done}, 'poll after the restart: done');
     is_deeply([$h->crashes], [], 'no crash logged (the kill was ours)');
     $h->stop;

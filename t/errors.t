@@ -7,51 +7,47 @@ use Apache::Test qw(-withtestmore);
 use Apache::TestRequest;
 use lib 't/lib';
 use JumioTest;
-use FakeJumio::State ();
+use JumioTest::Kit;
 
-use HTTP::Request ();
-use LWP::UserAgent ();
-use JSON::PP ();
 use MIME::Base64 ();
-use Digest::SHA qw(hmac_sha256_hex);
-use Time::HiRes ();
 
-use JumioTest::Suite;   # shared helpers: t/lib/JumioTest/Suite.pm
-
-my $SECRET = 'test-jwt-secret-0123456789abcdef';
 my $CB2    = "http://127.0.0.1:$PORT/jumio/callback2";
 my @subtests;
 
 # ---- 401: every way a JWT can be wrong (intake), nothing sent, nothing stored ----
 {
     my $now = time;
-    my $hs = { alg => 'HS256', typ => 'JWT' };
+    my $exp = $now + 600;
+    # "Bearer <JWT>" of exactly these claims, signed with $alg (the server's secret unless $key),
+    # header {alg, typ JWT} with %$header merged in
+    my $signed = sub { my ($alg, $claims, $key, $header) = @_;
+                       'Bearer ' . jwt_alg($alg, $key, { sub => undef, exp => undef, %$claims }, $header) };
     my @cases = (
         [ 'no Authorization header',  sub { undef } ],
         [ 'empty Bearer',             sub { 'Bearer ' } ],
         [ 'garbage token',            sub { 'Bearer not-a-jwt' } ],
         [ 'three garbage parts',      sub { 'Bearer aaaa.bbbb.cccc' } ],
         [ 'Basic scheme',             sub { 'Basic ' . MIME::Base64::encode_base64("$_[0]:pw", '') } ],
-        [ 'expired (exp an hour ago)', sub { 'Bearer ' . mkjwt($hs, { sub => $_[0], exp => $now - 3600 }, $SECRET) } ],
-        [ 'exp beyond leeway (now-120)', sub { 'Bearer ' . mkjwt($hs, { sub => $_[0], exp => $now - 120 }, $SECRET) } ],
-        [ 'no exp',                   sub { 'Bearer ' . mkjwt($hs, { sub => $_[0] }, $SECRET) } ],
-        [ 'wrong signature',          sub { 'Bearer ' . mkjwt($hs, { sub => $_[0], exp => $now + 600 }, 'another-secret-0123456789abcdef!') } ],
-        [ 'signature stripped',       sub { my $t = mkjwt($hs, { sub => $_[0], exp => $now + 600 }, $SECRET); $t =~ s/[^.]+\z//; "Bearer $t" } ],
-        [ 'payload tampered',         sub { my $t = mkjwt($hs, { sub => 'someone-else', exp => $now + 600 }, $SECRET);
-                                            my @p = split /\./, $t; $p[1] = b64url($JSON->encode({ sub => $_[0], exp => $now + 600 }));
-                                            'Bearer ' . join '.', @p } ],
-        [ 'alg none',                 sub { 'Bearer ' . mkjwt({ alg => 'none', typ => 'JWT' }, { sub => $_[0], exp => $now + 600 }, '', 'none') } ],
-        [ 'alg None with HS256 MAC',  sub { 'Bearer ' . mkjwt({ alg => 'None', typ => 'JWT' }, { sub => $_[0], exp => $now + 600 }, $SECRET, 'HS256') } ],
-        [ 'HS384 token when HS256 is pinned', sub { 'Bearer ' . mkjwt({ alg => 'HS384', typ => 'JWT' }, { sub => $_[0], exp => $now + 600 }, $SECRET) } ],
-        [ 'HS512 token when HS256 is pinned', sub { 'Bearer ' . mkjwt({ alg => 'HS512', typ => 'JWT' }, { sub => $_[0], exp => $now + 600 }, $SECRET) } ],
-        [ 'RS256 header with HMAC signature', sub { 'Bearer ' . mkjwt({ alg => 'RS256', typ => 'JWT' }, { sub => $_[0], exp => $now + 600 }, $SECRET, 'HS256') } ],
-        [ 'alg in lower case (hs256)', sub { 'Bearer ' . mkjwt({ alg => 'hs256', typ => 'JWT' }, { sub => $_[0], exp => $now + 600 }, $SECRET, 'HS256') } ],
-        [ 'exp a string',             sub { 'Bearer ' . mkjwt($hs, { sub => $_[0], exp => '' . ($now + 600) }, $SECRET) } ],
-        [ 'empty sub',                sub { 'Bearer ' . mkjwt($hs, { sub => '', exp => $now + 600, name => $_[0] }, $SECRET) } ],
-        [ 'missing sub',              sub { 'Bearer ' . mkjwt($hs, { exp => $now + 600, name => $_[0] }, $SECRET) } ],
-        [ 'sub not a string',         sub { 'Bearer ' . mkjwt($hs, { sub => 12345, exp => $now + 600 }, $SECRET) } ],
-        [ 'nbf an hour ahead',        sub { 'Bearer ' . mkjwt($hs, { sub => $_[0], exp => $now + 7200, nbf => $now + 3600 }, $SECRET) } ],
-        [ 'iat an hour ahead',        sub { 'Bearer ' . mkjwt($hs, { sub => $_[0], exp => $now + 7200, iat => $now + 3600 }, $SECRET) } ],
+        [ 'expired (exp an hour ago)', sub { $signed->('HS256', { sub => $_[0], exp => $now - 3600 }) } ],
+        [ 'exp beyond leeway (now-120)', sub { $signed->('HS256', { sub => $_[0], exp => $now - 120 }) } ],
+        [ 'no exp',                   sub { $signed->('HS256', { sub => $_[0] }) } ],
+        [ 'wrong signature',          sub { $signed->('HS256', { sub => $_[0], exp => $exp }, 'another-secret-0123456789abcdef!') } ],
+        [ 'signature stripped',       sub { (my $t = $signed->('HS256', { sub => $_[0], exp => $exp })) =~ s/[^.]+\z//; $t } ],
+        [ 'payload tampered',         sub { my @p = split /\./, $signed->('HS256', { sub => 'someone-else', exp => $exp });
+                                            $p[1] = JumioTest::b64url($JSON->encode({ sub => $_[0], exp => $exp }));
+                                            join '.', @p } ],
+        [ 'alg none',                 sub { $signed->('none', { sub => $_[0], exp => $exp }) } ],
+        [ 'alg None with HS256 MAC',  sub { $signed->('HS256', { sub => $_[0], exp => $exp }, undef, { alg => 'None' }) } ],
+        [ 'HS384 token when HS256 is pinned', sub { $signed->('HS384', { sub => $_[0], exp => $exp }) } ],
+        [ 'HS512 token when HS256 is pinned', sub { $signed->('HS512', { sub => $_[0], exp => $exp }) } ],
+        [ 'RS256 header with HMAC signature', sub { $signed->('HS256', { sub => $_[0], exp => $exp }, undef, { alg => 'RS256' }) } ],
+        [ 'alg in lower case (hs256)', sub { $signed->('HS256', { sub => $_[0], exp => $exp }, undef, { alg => 'hs256' }) } ],
+        [ 'exp a string',             sub { $signed->('HS256', { sub => $_[0], exp => '' . ($now + 600) }) } ],
+        [ 'empty sub',                sub { $signed->('HS256', { sub => '', exp => $exp, name => $_[0] }) } ],
+        [ 'missing sub',              sub { $signed->('HS256', { exp => $exp, name => $_[0] }) } ],
+        [ 'sub not a string',         sub { $signed->('HS256', { sub => 12345, exp => $exp }) } ],
+        [ 'nbf an hour ahead',        sub { $signed->('HS256', { sub => $_[0], exp => $now + 7200, nbf => $now + 3600 }) } ],
+        [ 'iat an hour ahead',        sub { $signed->('HS256', { sub => $_[0], exp => $now + 7200, iat => $now + 3600 }) } ],
     );
     push @subtests, ['intake refuses bad JWTs with 401 invalid_token' => sub {
         for my $c (@cases) {
@@ -69,12 +65,11 @@ my @subtests;
 
 push @subtests, ['leeway: exp 30 s ago and nbf 30 s ahead are still accepted (JumioJWTLeeway 60)' => sub {
     my $now = time;
-    my $hs = { alg => 'HS256', typ => 'JWT' };
     for my $c ([ 'exp 30 s ago', sub { { sub => $_[0], exp => $now - 30 } } ],
                [ 'nbf 30 s ahead', sub { { sub => $_[0], exp => $now + 600, nbf => $now + 30, iat => $now } } ]) {
         JumioTest::fake_reset();
         my $user = new_user('leeway');
-        my $res = request(POST => '/jumio/intake', auth => 'Bearer ' . mkjwt($hs, $c->[1]->($user), $SECRET));
+        my $res = request(POST => '/jumio/intake', auth => 'Bearer ' . jwt_alg('HS256', undef, $c->[1]->($user)));
         is($res->code, 200, "$c->[0]: HTTP 200") or diag(substr($res->as_string, 0, 600));
         is(count_rows('SELECT workflow_id FROM jumio_transactions WHERE user_id = ?', $user), 1, "$c->[0]: stored");
     }
@@ -88,7 +83,7 @@ push @subtests, ['poll refuses a missing or bad JWT with 401' => sub {
     my $r2 = request(GET => '/jumio/poll', auth => 'Bearer x.y.z', headers => ['X-Transaction-Reference' => $ref]);
     is_error($r2, 401, 'invalid_token', 'poll with garbage JWT');
     my $r3 = request(GET => '/jumio/poll', headers => ['X-Transaction-Reference' => $ref],
-                     auth => 'Bearer ' . mkjwt({ alg => 'none' }, { sub => 'x', exp => time + 600 }, '', 'none'));
+                     auth => 'Bearer ' . jwt_alg('none', undef, { sub => 'x', exp => time + 600 }, { typ => undef }));
     is_error($r3, 401, 'invalid_token', 'poll with alg none');
     nothing_sent('poll 401');
 }];
@@ -226,9 +221,7 @@ push @subtests, ['callbackUrl outside JumioCallbackURLAllow gets 400 callback_ur
 # ---- 503: the database is busy (another writer holds it) ----
 sub with_db_locked {
     my ($code) = @_;
-    require DBI;
-    my $db = Apache::Test::vars('t_logs') . '/jumio.db';
-    my $dbh = DBI->connect("dbi:SQLite:dbname=$db", '', '', { RaiseError => 1, PrintError => 0, AutoCommit => 1 });
+    my $dbh = JumioTest::db_connect();
     $dbh->sqlite_busy_timeout(20_000);
     $dbh->do('BEGIN EXCLUSIVE');
     my @r = eval { $code->() };
@@ -244,30 +237,19 @@ push @subtests, ['database busy: 503 unavailable, nothing stored, callback not a
     plan skip_all => 'SQLite file lock (MariaDB pass: see t/mariadb.t)' if JumioTest::db_is_mysql();
     JumioTest::fake_reset();
     # a transaction to call back for (made while the database is free)
-    my $owner = new_user('dbowner');
-    my $ok = request(POST => '/jumio/intake', user => $owner);
-    is($ok->code, 200, 'intake while the database is free') or diag(substr($ok->as_string, 0, 600));
-    my $ref = (decode_json_body($ok) || {})->{transactionReference} // '';
-    my $tx = (rows('SELECT * FROM jumio_transactions WHERE workflow_id = ?', $ref))[0] || {};
-    my ($call) = grep { (($_->{json} || {})->{customerInternalReference} // '') eq ($tx->{cir} // "\0") } account_calls();
-    my ($token) = ((($call || {})->{json} || {})->{callbackUrl} // '') =~ /jumio_token=([^&]+)/;
-    my $cb = $JSON->encode({ workflowExecution => { id => $ref, status => 'ACQUIRED' }, account => { id => $tx->{account_id} } });
+    my $t = start_tx(tag => 'dbowner', name => 'intake while the database is free');
+    my $ref = $t->{ref};
 
     my $user = new_user('dbbusy');
-    my ($ri, $rc) = with_db_locked(sub {
-        (request(POST => '/jumio/intake', user => $user),
-         request(POST => "/jumio/callback?jumio_token=$token", body => $cb, headers => ['Content-Type' => 'application/json']))
-    });
+    my ($ri, $rc) = with_db_locked(sub { (request(POST => '/jumio/intake', user => $user), send_callback($t, 'ACQUIRED')) });
     is_error($ri, 503, 'unavailable', 'intake with the database busy');
     nothing_stored($user, 'intake with the database busy');
     is_error($rc, 503, 'unavailable', 'callback with the database busy');
     is(count_rows('SELECT id FROM jumio_callbacks WHERE workflow_id = ?', $ref), 0, 'callback not logged');
-    is(((rows('SELECT status FROM jumio_transactions WHERE workflow_id = ?', $ref))[0] || {})->{status}, 'INITIATED',
-       'status unchanged');
-    my $again = request(POST => "/jumio/callback?jumio_token=$token", body => $cb, headers => ['Content-Type' => 'application/json']);
+    is(tx_row($ref)->{status}, 'INITIATED', 'status unchanged');
+    my $again = send_callback($t, 'ACQUIRED');
     is($again->code, 200, "Jumio's retry after the database is free: 200");
-    is(((rows('SELECT status FROM jumio_transactions WHERE workflow_id = ?', $ref))[0] || {})->{status}, 'ACQUIRED',
-       'status ACQUIRED');
+    is(tx_row($ref)->{status}, 'ACQUIRED', 'status ACQUIRED');
 }];
 
 plan tests => scalar(@subtests), need_module('mod_perl.c');

@@ -15,8 +15,6 @@ use JumioTest::Kit;
 use JumioTest::Httpd ();
 
 use JSON::PP ();
-use LWP::UserAgent ();
-use POSIX ();
 use Time::HiRes ();
 
 my $PROBLEM = '{"title":"Bad Request","status":400,"detail":"injected by t/faults.t"}';
@@ -24,20 +22,11 @@ my $BUSY = { status => 429, headers => { 'Retry-After' => '7' }, content_type =>
              body => '{"title":"Too Many Requests","status":429,"detail":"Request limit exceeded"}' };
 
 # Requests of an endpoint the fake recorded, without stale-token refusals (see Kit).
-sub n_reqs { scalar(my @r = grep { !stale_token($_) } JumioTest::fake_requests(@_)) }
+sub n_reqs { scalar(grep { !stale_token($_) } JumioTest::fake_requests(@_)) }
 # A keep-alive client: a subtest's requests stay on one httpd child, whose token the first
 # request refreshes if an earlier test revoked it.
-sub ka { LWP::UserAgent->new(timeout => 30, keep_alive => 1) }
-sub n_rows { scalar(my @r = rows_of(@_)) }
-sub tx_count { scalar(my @r = rows_of(undef, 'SELECT workflow_id FROM jumio_transactions WHERE user_id = ?', $_[0])) }
-sub acct_of { (rows_of(undef, 'SELECT account_id FROM jumio_accounts WHERE user_id = ?', $_[0]))[0] || {} }
-
-# Nothing stored for a user whose intake failed (no transaction beyond $tx, account unchanged).
-sub nothing_stored {
-    my ($user, $name, %o) = @_;
-    is(tx_count($user), $o{tx} // 0, "$name: no transaction stored");
-    is(acct_of($user)->{account_id}, $o{account}, "$name: account mapping " . ($o{account} ? 'unchanged' : 'not stored'));
-}
+sub ka { keep_alive_ua() }
+sub acct_of { (rows('SELECT account_id FROM jumio_accounts WHERE user_id = ?', $_[0]))[0] || {} }
 
 # The 429 answer: 503 upstream_busy with Jumio's Retry-After.
 sub is_busy {
@@ -50,7 +39,7 @@ sub is_busy {
 sub is_pending {
     my ($res, $t, $status, $name) = @_;
     is($res->code, 200, "$name: poll answers 200") or diag(substr($res->as_string, 0, 600));
-    is_deeply(is_json_answer($res, $name),
+    is_deeply(json_answer($res, $name),
               { done => JSON::PP::false, transactionReference => $t->{ref}, status => $status },
               "$name: done false, $status");
 }
@@ -61,16 +50,7 @@ sub aged_tx {
     my ($tag, $ua) = @_;
     my $t = start_tx(tag => $tag, ua => $ua);
     JumioTest::fake_set_workflow($t->{ref}, status => 'PROCESSED');
-    rows_of(undef, 'UPDATE jumio_transactions SET created_at = created_at - 45 WHERE workflow_id = ?', $t->{ref});
-    return $t;
-}
-
-# A transaction on the test server whose PROCESSED callback arrived (details not fetched).
-sub processed_tx {
-    my ($tag, $ua) = @_;
-    my $t = start_tx(tag => $tag, ua => $ua);
-    JumioTest::fake_set_workflow($t->{ref}, status => 'PROCESSED');
-    is(send_callback($t, 'PROCESSED', ua => $ua)->code, 200, "$tag: callback PROCESSED 200");
+    rows('UPDATE jumio_transactions SET created_at = created_at - 45 WHERE workflow_id = ?', $t->{ref});
     return $t;
 }
 
@@ -95,7 +75,7 @@ for my $c (
         JumioTest::fake_control('account_create', { status => 401, body => '{"title":"Unauthorized","status":401}', times => 1 });
         JumioTest::fake_control('token', $rule);
         my $user = new_user('tok');
-        my $res = req(POST => '/jumio/intake', user => $user);
+        my $res = request(POST => '/jumio/intake', user => $user);
         $status == 503 ? is_busy($res, $name) : is_error($res, $status, $code, $name);
         ok(n_reqs('token') >= 1, "$name: the token endpoint was asked");
         JumioTest::fake_control('account_create');
@@ -103,14 +83,14 @@ for my $c (
            "$name: no account created at Jumio");
         nothing_stored($user, $name);
         JumioTest::fake_control('token');
-        my $ok = req(POST => '/jumio/intake', user => new_user('tokok'));
+        my $ok = request(POST => '/jumio/intake', user => new_user('tokok'));
         is($ok->code, 200, "$name: the next intake (token endpoint healthy again) succeeds");
     }];
 }
 
 push @subtests, ['token 500 during a poll: done false, nothing stored, later poll succeeds' => sub {
     JumioTest::fake_reset();
-    my $t = processed_tx('tokpoll');
+    my $t = processed_tx(tag => 'tokpoll');
     JumioTest::fake_revoke_tokens();
     JumioTest::fake_control('token', { status => 500, body => 'down', content_type => 'text/plain' });
     my $before = n_reqs('token');
@@ -120,7 +100,7 @@ push @subtests, ['token 500 during a poll: done false, nothing stored, later pol
         or diag(join ', ', map { "$_->{endpoint} $_->{answer_status}" } JumioTest::fake_requests());
     ok(!defined tx_row($t)->{details}, 'no details stored');
     JumioTest::fake_control('token');
-    my $d = json_body(poll_tx($t)) || {};
+    my $d = json_of(poll_tx($t)) || {};
     ok($d->{done} && $d->{decision}, 'next poll: done with a decision');
 }];
 
@@ -142,7 +122,7 @@ for my $c (
         my $acct = acct_of($user)->{account_id};
         my $posts = n_reqs('account_create');
         JumioTest::fake_control('account_update', $rule);
-        my $res = req(POST => '/jumio/intake', user => $user, ua => $ua);
+        my $res = request(POST => '/jumio/intake', user => $user, ua => $ua);
         $status == 503 ? is_busy($res, $name) : is_error($res, $status, $code, $name);
         is(n_reqs('account_update'), 1, "$name: one PUT, not retried");
         is(n_reqs('account_create') - $posts, 0, "$name: no POST fallback");
@@ -158,7 +138,7 @@ push @subtests, ['PUT slower than JumioTimeout -> 504 upstream_timeout, never re
     my $acct = acct_of($user)->{account_id};
     my $posts = n_reqs('account_create');
     JumioTest::fake_control('account_update', { delay => 5, times => 1 });
-    my ($secs, $res) = timed(sub { req(POST => '/jumio/intake', user => $user, ua => $ua) });
+    my ($secs, $res) = timed(sub { request(POST => '/jumio/intake', user => $user, ua => $ua) });
     is_error($res, 504, 'upstream_timeout', 'PUT timeout');
     ok($secs < 4.9, sprintf('answered after the 3 s JumioTimeout (%.1f s)', $secs));
     # the fake records a request before its delay: a retry would already be there
@@ -170,11 +150,11 @@ push @subtests, ['PUT slower than JumioTimeout -> 504 upstream_timeout, never re
 push @subtests, ['PUT 401 once: one token refetch, PUT retried once, success' => sub {
     JumioTest::fake_reset();
     my $user = new_user('put401');
-    my $ua = LWP::UserAgent->new(timeout => 30, keep_alive => 1);
+    my $ua = ka();
     start_tx(user => $user, ua => $ua);
     my $tok = n_reqs('token');
     JumioTest::fake_control('account_update', { status => 401, body => '{"title":"Unauthorized","status":401}', times => 1 });
-    my $res = req(POST => '/jumio/intake', user => $user, ua => $ua);
+    my $res = request(POST => '/jumio/intake', user => $user, ua => $ua);
     is($res->code, 200, 'intake after a 401: 200') or diag(substr($res->as_string, 0, 600));
     is(n_reqs('token') - $tok, 1, 'exactly one new token request');
     my @put = JumioTest::fake_requests('account_update');
@@ -208,7 +188,7 @@ push @subtests, ['status 500 once: retried to success, result in the same poll' 
     JumioTest::fake_control('status', { status => 500, body => 'oops', content_type => 'text/plain', times => 1 });
     my $res = poll_tx($t, ua => $ua);
     is($res->code, 200, 'poll 200');
-    my $d = is_json_answer($res, 'status 500 once') || {};
+    my $d = json_answer($res, 'status 500 once') || {};
     ok($d->{done}, 'done: the retry found PROCESSED and the details were fetched');
     is($d->{decision}, 'PASSED', 'decision PASSED');
     is_deeply([map { $_->{answer_status} } tx_calls($t, 'status')], [500, 200], 'two Status API attempts: 500, 200');
@@ -247,13 +227,13 @@ push @subtests, ['status slower than JumioTimeout: done false after 3 s, one att
 
 push @subtests, ['status 401 once: one token refetch, retried, result' => sub {
     JumioTest::fake_reset();
-    my $ua = LWP::UserAgent->new(timeout => 30, keep_alive => 1);
+    my $ua = ka();
     my $t = start_tx(tag => 'st401', ua => $ua);
     JumioTest::fake_set_workflow($t->{ref}, status => 'PROCESSED');
-    rows_of(undef, 'UPDATE jumio_transactions SET created_at = created_at - 45 WHERE workflow_id = ?', $t->{ref});
+    rows('UPDATE jumio_transactions SET created_at = created_at - 45 WHERE workflow_id = ?', $t->{ref});
     my $tok = n_reqs('token');
     JumioTest::fake_control('status', { status => 401, body => '{"title":"Unauthorized","status":401}', times => 1 });
-    my $d = json_body(poll_tx($t, ua => $ua)) || {};
+    my $d = json_of(poll_tx($t, ua => $ua)) || {};
     ok($d->{done}, 'done after the retry');
     is_deeply([map { $_->{answer_status} } tx_calls($t, 'status')], [401, 200], 'status: 401 then 200');
     is(n_reqs('token') - $tok, 1, 'one new token request');
@@ -264,7 +244,7 @@ push @subtests, ['status 401 once: one token refetch, retried, result' => sub {
 push @subtests, ['details 500 persistent: 3 attempts per poll, nothing stored, claim released' => sub {
     JumioTest::fake_reset();
     my $ua = ka();
-    my $t = processed_tx('det500', $ua);
+    my $t = processed_tx(tag => 'det500', ua => $ua);
     JumioTest::fake_control('details', { status => 500, body => 'oops', content_type => 'text/plain' });
     my ($secs, $res) = timed(sub { poll_tx($t, ua => $ua) });
     is_pending($res, $t, 'PROCESSED', 'details 500');
@@ -280,10 +260,10 @@ push @subtests, ['details 500 persistent: 3 attempts per poll, nothing stored, c
 push @subtests, ['after many failed details attempts, a poll once Jumio is back still gets the result' => sub {
     JumioTest::fake_reset();
     my $ua = ka();
-    my $t = processed_tx('detmany', $ua);
+    my $t = processed_tx(tag => 'detmany', ua => $ua);
     # as after 10 failed fetches during an outage (each poll or background round counts one)
-    rows_of(undef, 'UPDATE jumio_transactions SET details_attempts = 10 WHERE workflow_id = ?', $t->{ref});
-    my $d = json_body(poll_tx($t, ua => $ua)) || {};
+    rows('UPDATE jumio_transactions SET details_attempts = 10 WHERE workflow_id = ?', $t->{ref});
+    my $d = json_of(poll_tx($t, ua => $ua)) || {};
     ok($d->{done}, 'poll: done with the details') or diag($JSON->encode($d));
     is(scalar(tx_calls($t, 'details')), 1, 'the details were fetched');
 }];
@@ -291,9 +271,9 @@ push @subtests, ['after many failed details attempts, a poll once Jumio is back 
 push @subtests, ['details 500 once: absorbed by the retry, done in the same poll' => sub {
     JumioTest::fake_reset();
     my $ua = ka();
-    my $t = processed_tx('det500once', $ua);
+    my $t = processed_tx(tag => 'det500once', ua => $ua);
     JumioTest::fake_control('details', { status => 500, body => 'oops', content_type => 'text/plain', times => 1 });
-    my $d = json_body(poll_tx($t, ua => $ua)) || {};
+    my $d = json_of(poll_tx($t, ua => $ua)) || {};
     ok($d->{done}, 'done');
     is($d->{decision}, 'PASSED', 'decision PASSED');
     is_deeply([map { $_->{answer_status} } tx_calls($t, 'details')], [500, 200], 'details: 500 then 200');
@@ -312,20 +292,20 @@ for my $c (
     push @subtests, ["$name: done false, $attempts attempt(s), nothing stored" => sub {
         JumioTest::fake_reset();
         my $ua = ka();
-        my $t = processed_tx('det', $ua);
+        my $t = processed_tx(tag => 'det', ua => $ua);
         JumioTest::fake_control('details', $rule);
         is_pending(poll_tx($t, ua => $ua), $t, 'PROCESSED', $name);
         is(scalar(tx_calls($t, 'details')), $attempts, "$name: $attempts attempt(s)");
         ok(!defined tx_row($t)->{details}, "$name: nothing stored");
         JumioTest::fake_control('details');
-        ok((json_body(poll_tx($t)) || {})->{done}, "$name: done once Jumio answers");
+        ok((json_of(poll_tx($t)) || {})->{done}, "$name: done once Jumio answers");
     }];
 }
 
 push @subtests, ['details slower than JumioTimeout: done false after 3 s, one attempt' => sub {
     JumioTest::fake_reset();
     my $ua = ka();
-    my $t = processed_tx('detslow', $ua);
+    my $t = processed_tx(tag => 'detslow', ua => $ua);
     JumioTest::fake_control('details', { delay => 5, times => 1 });
     my ($secs, $res) = timed(sub { poll_tx($t, ua => $ua) });
     is_pending($res, $t, 'PROCESSED', 'details timeout');
@@ -336,13 +316,13 @@ push @subtests, ['details slower than JumioTimeout: done false after 3 s, one at
 
 push @subtests, ['details 401 once: one token refetch, retried, done' => sub {
     JumioTest::fake_reset();
-    my $ua = LWP::UserAgent->new(timeout => 30, keep_alive => 1);
+    my $ua = ka();
     my $t = start_tx(tag => 'det401', ua => $ua);
     JumioTest::fake_set_workflow($t->{ref}, status => 'PROCESSED');
     is(send_callback($t, 'PROCESSED')->code, 200, 'callback 200');
     my $tok = n_reqs('token');
     JumioTest::fake_control('details', { status => 401, body => '{"title":"Unauthorized","status":401}', times => 1 });
-    my $d = json_body(poll_tx($t, ua => $ua)) || {};
+    my $d = json_of(poll_tx($t, ua => $ua)) || {};
     ok($d->{done}, 'done');
     is_deeply([map { $_->{answer_status} } tx_calls($t, 'details')], [401, 200], 'details: 401 then 200');
     is(n_reqs('token') - $tok, 1, 'one new token request');
@@ -360,27 +340,27 @@ push @subtests, ['connection refused on every endpoint: 502 upstream_error / don
 
     # token
     my $u1 = new_user('refused-tok');
-    is_error(req(POST => '/jumio/intake', user => $u1, base => $noauth->base), 502, 'upstream_error', 'token refused');
+    is_error(request(POST => '/jumio/intake', user => $u1, base => $noauth->base), 502, 'upstream_error', 'token refused');
     is($count->($noauth, qr{POST \S+/auth/oauth2/token failed}), 1, 'token: one attempt (POST)');
     is(n_reqs('account_create'), 0, 'no account call without a token');
-    is(n_rows($noauth, 'SELECT * FROM jumio_transactions'), 0, 'token refused: nothing stored');
+    is(count_rows($noauth, 'SELECT * FROM jumio_transactions'), 0, 'token refused: nothing stored');
 
     # account create
     my $u2 = new_user('refused-acct');
-    is_error(req(POST => '/jumio/intake', user => $u2, base => $noacct->base), 502, 'upstream_error', 'account POST refused');
+    is_error(request(POST => '/jumio/intake', user => $u2, base => $noacct->base), 502, 'upstream_error', 'account POST refused');
     is($count->($noacct, qr{POST \S+/api/v1/accounts failed}), 1, 'account POST: one attempt, not retried');
-    is(n_rows($noacct, 'SELECT * FROM jumio_transactions'), 0, 'account POST refused: no transaction');
-    is(n_rows($noacct, 'SELECT * FROM jumio_accounts'), 0, 'account POST refused: no account mapping');
+    is(count_rows($noacct, 'SELECT * FROM jumio_transactions'), 0, 'account POST refused: no transaction');
+    is(count_rows($noacct, 'SELECT * FROM jumio_accounts'), 0, 'account POST refused: no account mapping');
 
     # account update: a stored account (schema made by a first request)
-    req(GET => '/jumio/poll', user => $u2, base => $noacct->base, headers => ['X-Transaction-Reference' => uuid_v4()]);
+    request(GET => '/jumio/poll', user => $u2, base => $noacct->base, headers => ['X-Transaction-Reference' => uuid_v4()]);
     my $aid = uuid_v4();
-    rows_of($noacct, 'INSERT INTO jumio_accounts (user_id, account_id, credentials, created_at, updated_at) VALUES (?, ?, NULL, ?, ?)',
+    rows($noacct, 'INSERT INTO jumio_accounts (user_id, account_id, credentials, created_at, updated_at) VALUES (?, ?, NULL, ?, ?)',
             $u2, $aid, time, time);
-    is_error(req(POST => '/jumio/intake', user => $u2, base => $noacct->base), 502, 'upstream_error', 'account PUT refused');
+    is_error(request(POST => '/jumio/intake', user => $u2, base => $noacct->base), 502, 'upstream_error', 'account PUT refused');
     is($count->($noacct, qr{PUT \S+/api/v1/accounts/\Q$aid\E failed}), 1, 'account PUT: one attempt, not retried');
     is($count->($noacct, qr{POST \S+/api/v1/accounts failed}), 1, 'no POST fallback after a refused PUT');
-    is(n_rows($noacct, 'SELECT * FROM jumio_transactions'), 0, 'account PUT refused: no transaction');
+    is(count_rows($noacct, 'SELECT * FROM jumio_transactions'), 0, 'account PUT refused: no transaction');
 
     # status and details (GET: retried twice)
     my $t = start_tx(base => $noretr->base, tag => 'refused-det');
@@ -389,7 +369,7 @@ push @subtests, ['connection refused on every endpoint: 502 upstream_error / don
     is_pending(poll_tx($t), $t, 'PROCESSED', 'details refused');
     is($count->($noretr, qr{GET \S+/workflow-executions/\Q$t->{ref}\E failed}), 3, 'details: 3 attempts');
     my $s = start_tx(base => $noretr->base, tag => 'refused-st');
-    rows_of($noretr, 'UPDATE jumio_transactions SET created_at = created_at - 45 WHERE workflow_id = ?', $s->{ref});
+    rows($noretr, 'UPDATE jumio_transactions SET created_at = created_at - 45 WHERE workflow_id = ?', $s->{ref});
     is_pending(poll_tx($s), $s, 'INITIATED', 'status refused');
     is($count->($noretr, qr{GET \S+/workflow-executions/\Q$s->{ref}\E/status failed}), 3, 'status: 3 attempts');
 
@@ -411,18 +391,8 @@ push @subtests, ['token fetch is single-flight per process (event MPM, 10 concur
     # the schema is created: t/durability.t)
     poll_tx({ ref => uuid_v4(), user => 'warm', base => $h->base });
     JumioTest::fake_control('token', { delay => 1 });
-    @kids = ();
-    for my $i (1 .. 10) {
-        my $pid = fork // die "fork: $!";
-        if (!$pid) {
-            my $r = req(POST => '/jumio/intake', user => new_user("sf$i"), base => $h->base);
-            POSIX::_exit($r->code == 200 ? 0 : 1);
-        }
-        push @kids, $pid;
-    }
-    my $ok = 0;
-    for (@kids) { waitpid($_, 0); $ok++ if $? == 0 }
-    is($ok, 10, 'all 10 intakes answered 200');
+    my @rc = in_parallel(10, sub { request(POST => '/jumio/intake', user => new_user("sf$_[0]"), base => $h->base)->code == 200 ? 0 : 1 });
+    is(scalar(grep { $_ == 0 } @rc), 10, 'all 10 intakes answered 200');
     is(n_reqs('token'), 1, 'one token request for 10 concurrent intakes');
     is(n_reqs('account_create'), 10, '10 account calls');
     JumioTest::fake_control('token');

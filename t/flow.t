@@ -7,74 +7,11 @@ use Apache::Test qw(-withtestmore);
 use Apache::TestRequest;
 use lib 't/lib';
 use JumioTest;
-use FakeJumio::State ();
+use JumioTest::Kit;
 
-use HTTP::Request ();
-use LWP::UserAgent ();
 use JSON::PP ();
-use MIME::Base64 ();
-use Digest::SHA qw(hmac_sha256_hex);
-use Time::HiRes ();
-
-use JumioTest::Suite;   # shared helpers: t/lib/JumioTest/Suite.pm
 
 my $CB = "http://127.0.0.1:$PORT/jumio/callback";
-
-sub intake_tx {
-    my ($user, $loc, $name) = @_;
-    my $n = () = account_calls();
-    my $res = request(POST => $loc || '/jumio/intake', user => $user);
-    is($res->code, 200, "$name: HTTP 200") or diag(substr($res->as_string, 0, 800));
-    my $d = json_answer($res, $name) || {};
-    my @calls = account_calls();
-    my @new = @calls[$n .. $#calls];
-    my $ref = $d->{transactionReference} // '';
-    my $tx = (rows('SELECT * FROM jumio_transactions WHERE workflow_id = ?', $ref))[0] || {};
-    my ($token) = ((($new[-1] || {})->{json} || {})->{callbackUrl} // '') =~ /[?&]jumio_token=([^&]*)/;
-    return { ref => $ref, account => $tx->{account_id}, token => $token, user => $user, answer => $d,
-             calls => \@new, tx => $tx };
-}
-
-sub send_callback {
-    my ($t, $status, $form) = @_;
-    my ($body, $ct);
-    if ($form) {
-        $body = "workflowExecution.id=$t->{ref}&workflowExecution.status=$status&account.id=$t->{account}"
-              . "&workflowExecution.definitionKey=3&callbackSentAt=2024-05-01T10%3A00%3A00.000Z";
-        $ct = 'application/x-www-form-urlencoded';
-    }
-    else {
-        $body = $JSON->encode({ workflowExecution => { id => $t->{ref}, status => $status },
-                                account => { id => $t->{account} } });
-        $ct = 'application/json';
-    }
-    my $res = request(POST => "/jumio/callback?jumio_token=" . ($t->{token} // ''), body => $body,
-                      headers => ['Content-Type' => $ct]);
-    is($res->code, 200, "callback $status: 200") or diag(substr($res->as_string, 0, 600));
-}
-
-sub poll_tx {
-    my ($t, $name) = @_;
-    my $res = request(GET => '/jumio/poll', user => $t->{user}, headers => ['X-Transaction-Reference' => $t->{ref}]);
-    is($res->code, 200, "$name: HTTP 200") or diag(substr($res->as_string, 0, 800));
-    return json_answer($res, $name);
-}
-
-# Polls until done: while the details are in flight the answer is {done: false, PROCESSED}.
-sub poll_until_done {
-    my ($t, $name) = @_;
-    for my $i (1 .. 20) {
-        my $d = poll_tx($t, "$name (poll $i)");
-        return $d unless ref $d eq 'HASH' && JSON::PP::is_bool($d->{done}) && !$d->{done};
-        is_deeply($d, { done => JSON::PP::false, transactionReference => $t->{ref}, status => 'PROCESSED' },
-                  "$name (poll $i): not done yet, PROCESSED");
-        Time::HiRes::sleep(0.5);
-    }
-    fail("$name: done within 10 s");
-    return undef;
-}
-
-sub details_of { my $t = shift; grep { ($_->{path} // '') =~ /\Q$t->{ref}\E/ } reqs('details') }
 
 sub account_row { (rows('SELECT * FROM jumio_accounts WHERE user_id = ?', $_[0]))[0] }
 sub creds_of {
@@ -91,7 +28,7 @@ my @subtests;
 push @subtests, ['end to end: intake -> callbacks -> polls, details fetched once' => sub {
     JumioTest::fake_reset();
     my $user = new_user('e2e');
-    my $t = intake_tx($user, '/jumio/intake', 'intake');
+    my $t = start_tx(user => $user, name => 'intake');
     is_deeply(call_names(@{ $t->{calls} }), ['POST /fake/account/api/v1/accounts'], 'account created with POST');
     JumioTest::fake_set_workflow($t->{ref}, status => 'PROCESSED', details => {
         workflow => { id => $t->{ref}, status => 'PROCESSED', definitionKey => '3' },
@@ -99,32 +36,33 @@ push @subtests, ['end to end: intake -> callbacks -> polls, details fetched once
         capabilities => { usability => [ { decision => { type => 'PASSED', details => { label => 'OK' } } } ],
                           liveness  => [ { decision => { type => 'PASSED', details => { label => 'OK' } } } ] },
     });
-    is_deeply(poll_tx($t, 'poll 1'), { done => JSON::PP::false, transactionReference => $t->{ref}, status => 'INITIATED' }, 'INITIATED');
-    send_callback($t, 'ACQUIRED', 0);
-    is_deeply(poll_tx($t, 'poll 2'), { done => JSON::PP::false, transactionReference => $t->{ref}, status => 'ACQUIRED' }, 'ACQUIRED');
-    is(scalar(details_of($t)), 0, 'no details before PROCESSED');
-    send_callback($t, 'PROCESSED', 1);
+    is_deeply(poll_answer($t, 'poll 1'), { done => JSON::PP::false, transactionReference => $t->{ref}, status => 'INITIATED' }, 'INITIATED');
+    callback_ok($t, 'ACQUIRED');
+    is_deeply(poll_answer($t, 'poll 2'), { done => JSON::PP::false, transactionReference => $t->{ref}, status => 'ACQUIRED' }, 'ACQUIRED');
+    is(scalar(tx_calls($t, 'details', with_stale => 1)), 0, 'no details before PROCESSED');
+    callback_ok($t, 'PROCESSED', form => 1);
     my $final = { done => JSON::PP::true, transactionReference => $t->{ref}, status => 'PROCESSED', decision => 'PASSED',
                   data => { definitionKey => '3', capabilities => { usability => 'PASSED', liveness => 'PASSED' } } };
     is_deeply(poll_until_done($t, 'poll 3'), $final, 'PROCESSED, PASSED');
-    is_deeply(poll_tx($t, 'poll 4'), $final, 'same again');
+    is_deeply(poll_answer($t, 'poll 4'), $final, 'same again');
     sleep 2;
-    is_deeply(poll_tx($t, 'poll 5'), $final, 'and again');
-    my @det = details_of($t);
+    is_deeply(poll_answer($t, 'poll 5'), $final, 'and again');
+    my @det = tx_calls($t, 'details', with_stale => 1);
     is_deeply(call_names(@det), ["GET /fake/retrieval/api/v1/accounts/$t->{account}/workflow-executions/$t->{ref}"],
               'details fetched exactly once');
     is(count_rows('SELECT id FROM jumio_callbacks WHERE workflow_id = ?', $t->{ref}), 2, 'two callbacks logged');
-    my $row = (rows('SELECT status, decision FROM jumio_transactions WHERE workflow_id = ?', $t->{ref}))[0] || {};
-    is_deeply($row, { status => 'PROCESSED', decision => 'PASSED' }, 'stored status and decision');
+    my $row = tx_row($t);
+    is_deeply({ map { $_ => $row->{$_} } qw(status decision) }, { status => 'PROCESSED', decision => 'PASSED' },
+              'stored status and decision');
     no_violations('end to end');
 }];
 
 push @subtests, ['second intake of a user: PUT /accounts/<id>, same account, fresh references' => sub {
     JumioTest::fake_reset();
     my $user = new_user('again');
-    my $t1 = intake_tx($user, '/jumio/intake', 'first intake');
+    my $t1 = start_tx(user => $user, name => 'first intake');
     my $acc1 = account_row($user) || {};
-    my $t2 = intake_tx($user, '/jumio/intake', 'second intake');
+    my $t2 = start_tx(user => $user, name => 'second intake');
     is_deeply(call_names(@{ $t2->{calls} }), ["PUT /fake/account/api/v1/accounts/$t1->{account}"], 'second intake: PUT to the stored account');
     my $c = $t2->{calls}[-1] || {};
     is($c->{endpoint}, 'account_update', 'account_update endpoint');
@@ -141,12 +79,12 @@ push @subtests, ['second intake of a user: PUT /accounts/<id>, same account, fre
     isnt($b->{customerInternalReference}, ($t1->{calls}[-1]{json} || {})->{customerInternalReference}, 'new customerInternalReference');
     isnt($t2->{token}, $t1->{token}, 'new callback token');
     isnt($t2->{ref}, $t1->{ref}, 'new transaction');
-    is($t2->{account}, $t1->{account}, 'same account id stored on the transaction');
+    is(tx_row($t2)->{account_id}, tx_row($t1)->{account_id}, 'same account id stored on the transaction');
     my @acc = rows('SELECT * FROM jumio_accounts WHERE user_id = ?', $user);
     is(scalar @acc, 1, 'still one account row');
     is(($acc[0] || {})->{account_id}, $acc1->{account_id}, 'same account');
     is(count_rows('SELECT workflow_id FROM jumio_transactions WHERE user_id = ?', $user), 2, 'two transactions');
-    is_deeply(poll_tx($t1, 'first transaction still pollable'),
+    is_deeply(poll_answer($t1, 'first transaction still pollable'),
               { done => JSON::PP::false, transactionReference => $t1->{ref}, status => 'INITIATED' }, 'first transaction answer');
     no_violations('PUT');
 }];
@@ -154,34 +92,35 @@ push @subtests, ['second intake of a user: PUT /accounts/<id>, same account, fre
 push @subtests, ['PUT answered 404: POST creates a new account that replaces the stored one' => sub {
     JumioTest::fake_reset();
     my $user = new_user('gone');
-    my $t1 = intake_tx($user, '/jumio/intake', 'first intake');
+    my $t1 = start_tx(user => $user, name => 'first intake');
     JumioTest::fake_control('account_update', { status => 404, content_type => 'application/json',
                                                 body => '{"title":"Not Found","status":404}', times => 1 });
-    my $t2 = intake_tx($user, '/jumio/intake', 'intake after account deletion');
+    my $t2 = start_tx(user => $user, name => 'intake after account deletion');
     is_deeply(call_names(@{ $t2->{calls} }),
               ["PUT /fake/account/api/v1/accounts/$t1->{account}", 'POST /fake/account/api/v1/accounts'],
               'PUT, then POST');
     is(($t2->{calls}[0] || {})->{answer_status}, 404, 'PUT got 404');
     is(($t2->{calls}[1] || {})->{answer_status}, 200, 'POST got 200');
-    like($t2->{account} // '', $UUID_RE, 'new account id');
-    isnt($t2->{account}, $t1->{account}, 'a different account');
+    my ($a1, $a2) = map { tx_row($_)->{account_id} } $t1, $t2;    # stored on the transactions
+    like($a2 // '', $UUID_RE, 'new account id');
+    isnt($a2, $a1, 'a different account');
     my @acc = rows('SELECT * FROM jumio_accounts WHERE user_id = ?', $user);
     is(scalar @acc, 1, 'one account row');
-    is(($acc[0] || {})->{account_id}, $t2->{account}, 'stored account replaced');
-    is(JumioTest::fake_workflow($t2->{ref})->{account_id}, $t2->{account}, "stored account = the fake's");
-    my $t3 = intake_tx($user, '/jumio/intake', 'third intake');
+    is(($acc[0] || {})->{account_id}, $a2, 'stored account replaced');
+    is(JumioTest::fake_workflow($t2->{ref})->{account_id}, $a2, "stored account = the fake's");
+    my $t3 = start_tx(user => $user, name => 'third intake');
     is_deeply(call_names(@{ $t3->{calls} }), ["PUT /fake/account/api/v1/accounts/$t2->{account}"], 'next intake: PUT to the new account');
 }];
 
 push @subtests, ['PUT answered 500: 502 upstream_error, no POST, nothing changed' => sub {
     JumioTest::fake_reset();
     my $user = new_user('put500');
-    my $t1 = intake_tx($user, '/jumio/intake', 'first intake');
+    my $t1 = start_tx(user => $user, name => 'first intake');
     my $acc = account_row($user);
     JumioTest::fake_control('account_update', { status => 500, body => 'down', content_type => 'text/plain', times => 1 });
     my $res = request(POST => '/jumio/intake', user => $user);
     is_error($res, 502, 'upstream_error', 'PUT 500');
-    is(scalar(reqs('account_create')), 1, 'no POST after a PUT 500');
+    is(scalar(fake_requests('account_create')), 1, 'no POST after a PUT 500');
     is_deeply(account_row($user), $acc, 'account row unchanged');
     is(count_rows('SELECT workflow_id FROM jumio_transactions WHERE user_id = ?', $user), 1, 'no new transaction');
 }];
@@ -189,14 +128,14 @@ push @subtests, ['PUT answered 500: 502 upstream_error, no POST, nothing changed
 push @subtests, ['workflow 9 after a workflow 3 enrolment sends the stored ID credential id' => sub {
     JumioTest::fake_reset();
     my $user = new_user('auth');
-    my $t1 = intake_tx($user, '/jumio/intake', 'enrolment (workflow 3)');
+    my $t1 = start_tx(user => $user, name => 'enrolment (workflow 3)');
     my $row = account_row($user) || {};
     my ($id_cred) = map { $_->{id} } grep { $_->{category} eq 'ID' }
                     @{ (JumioTest::fake_workflow($t1->{ref}) || {})->{credentials} || [] };
     like($id_cred // '', $UUID_RE, 'Jumio issued an ID credential for the enrolment');
     is(cred_id($row, 'ID'), $id_cred, 'enrolment stored the ID credential id');
     for my $i (1, 2) {
-        my $t = intake_tx($user, '/jumio/intake-auth', "authentication $i (workflow 9)");
+        my $t = start_tx(user => $user, path => '/jumio/intake-auth', name => "authentication $i (workflow 9)");
         is_deeply(call_names(@{ $t->{calls} }), ["PUT /fake/account/api/v1/accounts/$t1->{account}"], "authentication $i: PUT to the account");
         my $c = $t->{calls}[-1] || {};
         my $b = $c->{json} || {};
@@ -206,8 +145,8 @@ push @subtests, ['workflow 9 after a workflow 3 enrolment sends the stored ID cr
         like($b->{customerInternalReference} // '', $UUID4_RE, "authentication $i: customerInternalReference");
         is($b->{userReference}, $user, "authentication $i: userReference");
         like($b->{callbackUrl} // '', qr/\A\Q$CB\E\?jumio_token=$CB_TOKEN_RE\z/, "authentication $i: signed callbackUrl");
-        is($t->{tx}{workflow_key}, 9, "authentication $i: stored workflow_key 9");
-        is($t->{tx}{status}, 'INITIATED', "authentication $i: stored INITIATED");
+        is(tx_row($t)->{workflow_key}, 9, "authentication $i: stored workflow_key 9");
+        is(tx_row($t)->{status}, 'INITIATED', "authentication $i: stored INITIATED");
         is_deeply((account_row($user) || {})->{credentials}, $row->{credentials}, "authentication $i: enrolment credentials kept");
     }
     no_violations('workflow 9');

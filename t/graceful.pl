@@ -17,7 +17,6 @@ use lib 't/lib';
 use JumioTest;
 use JumioTest::Kit;
 
-use LWP::UserAgent ();
 use POSIX ();
 use Time::HiRes ();
 
@@ -39,7 +38,7 @@ sub fd_count { my $pid = shift; opendir(my $d, "/proc/$pid/fd") or return -1; my
 # ---- transactions to call back and poll
 my @tx;
 {
-    my $ua = LWP::UserAgent->new(timeout => 30, keep_alive => 1);
+    my $ua = keep_alive_ua();
     for my $i (1 .. 40) {
         my $t = start_tx(base => $h->base, tag => "load$i", ua => $ua, quiet => 1);
         push @tx, $t if $t->{token};
@@ -58,7 +57,7 @@ for my $c (1 .. $CLIENTS) {
     my $pid = fork // die "fork: $!";
     if (!$pid) {
         srand($$ ^ time);
-        my $ua = LWP::UserAgent->new(timeout => 30, keep_alive => 1);
+        my $ua = keep_alive_ua();
         open(my $log, '>', "$ops_dir/$c") or POSIX::_exit(2);
         my $n = 0;
         while (Time::HiRes::time() < $t_end) {
@@ -77,8 +76,8 @@ for my $c (1 .. $CLIENTS) {
             }
             else {
                 my $user = new_user("li$c");
-                $res = req(POST => '/jumio/intake', user => $user, base => $h->base, ua => $ua);
-                ($kind, $id) = ('intake', $user . '=' . ((json_body($res) || {})->{transactionReference} // '-'));
+                $res = request(POST => '/jumio/intake', user => $user, base => $h->base, ua => $ua);
+                ($kind, $id) = ('intake', $user . '=' . ((json_of($res) || {})->{transactionReference} // '-'));
             }
             my $internal = ($res->header('Client-Warning') // '') =~ /Internal response/ ? 'client' : 'server';
             printf {$log} "%s %s %d %s\n", $kind, $id, $res->code, $internal;
@@ -123,7 +122,7 @@ ok(@lost_conn <= $total * 0.01, scalar(@lost_conn) . ' requests lost their conne
 
 # ---- every acknowledged callback is logged exactly once, every acknowledged intake stored
 my %logged;
-for my $r (rows_of($h, 'SELECT body FROM jumio_callbacks')) {
+for my $r (rows($h, 'SELECT body FROM jumio_callbacks')) {
     my $m = (eval { $JSON->decode($r->{body}) } || {})->{callbackSentAt} // next;
     $logged{$m}++;
 }
@@ -133,13 +132,13 @@ is(scalar(grep { $logged{$_} > 1 } @cb), 0, 'none logged twice');
 my @in = @{ $acked{intake} || [] };
 my @missing_in = grep {
     my ($user, $ref) = split /=/;
-    !grep { ($_->{user_id} // '') eq $user } rows_of($h, 'SELECT user_id FROM jumio_transactions WHERE workflow_id = ?', $ref)
+    !grep { ($_->{user_id} // '') eq $user } rows($h, 'SELECT user_id FROM jumio_transactions WHERE workflow_id = ?', $ref)
 } @in;
 is(scalar(@missing_in), 0, scalar(@in) . ' acknowledged intakes, each with its transaction row');
-my %final = map { $_->{workflow_id} => $_->{status} } rows_of($h, 'SELECT workflow_id, status FROM jumio_transactions');
+my %final = map { $_->{workflow_id} => $_->{status} } rows($h, 'SELECT workflow_id, status FROM jumio_transactions');
 my @not_forward = grep {
     my $ref = $_->{ref};
-    my @st = map { $_->{status} } rows_of($h, 'SELECT status FROM jumio_callbacks WHERE workflow_id = ?', $ref);
+    my @st = map { $_->{status} } rows($h, 'SELECT status FROM jumio_callbacks WHERE workflow_id = ?', $ref);
     grep({ $_ eq 'PROCESSED' } @st) && ($final{$ref} // '') ne 'PROCESSED'
 } @tx;
 is(scalar(@not_forward), 0, 'every transaction with a PROCESSED callback ended PROCESSED');

@@ -7,16 +7,11 @@ use Apache::Test qw(-withtestmore);
 use Apache::TestRequest;
 use lib 't/lib';
 use JumioTest;
-use FakeJumio::State ();
+use JumioTest::Kit;
 
-use HTTP::Request ();
-use LWP::UserAgent ();
-use JSON::PP ();
 use MIME::Base64 ();
 use Digest::SHA qw(hmac_sha256_hex);
 use Time::HiRes ();
-
-use JumioTest::Suite;   # shared helpers: t/lib/JumioTest/Suite.pm
 
 my $CB   = "http://127.0.0.1:$PORT/jumio/callback";
 my $CB2  = "http://127.0.0.1:$PORT/jumio/callback2";
@@ -44,7 +39,7 @@ sub check_business_headers {
 # The token request(s): client credentials, Basic auth with the configured client.
 sub check_token_calls {
     my $name = shift;
-    for my $t (reqs('token')) {
+    for my $t (fake_requests('token')) {
         is($t->{method}, 'POST', "$name: token request is a POST");
         is($t->{path}, '/fake/auth/oauth2/token', "$name: token path");
         is($t->{headers}{authorization}, 'Basic ' . MIME::Base64::encode_base64('test-client:test-secret-value', ''),
@@ -54,20 +49,13 @@ sub check_token_calls {
     }
 }
 
-# POST an intake and check the 200 answer; returns (answer, the account call).
+# An intake at $loc checked by start_tx (one account call unless calls => N); returns (the
+# answer, its last account call, the response).
 sub intake_ok {
     my ($loc, $user, $name, %o) = @_;
-    my $want = delete $o{calls} // 1;
-    my $n_before = () = account_calls();
-    my $res = request(POST => $loc, user => $user, %o);
-    is($res->code, 200, "$name: HTTP 200") or diag(substr($res->as_string, 0, 800));
-    my $d = json_answer($res, $name) || {};
-    my @calls = account_calls();
-    is(scalar(@calls) - $n_before, $want, "$name: account calls: $want");
-    return ($d, $calls[-1] || {}, $res);
+    my $t = start_tx(path => $loc, user => $user, name => $name, calls => 1, %o);
+    return ($t->{answer}, $t->{calls}[-1] || {}, $t->{res});
 }
-
-sub stored_tx { my ($wf) = @_; (rows('SELECT * FROM jumio_transactions WHERE workflow_id = ?', $wf))[0] }
 
 my @subtests;
 
@@ -88,7 +76,7 @@ push @subtests, ['first intake of a user: POST /accounts with the configured wor
     ok(!defined $call->{query} || $call->{query} eq '', 'no query string');
     is($call->{answer_status}, 200, 'the fake answered 200');
     check_business_headers($call, 'account_create', 1);
-    is(scalar(reqs('account_update')), 0, 'no PUT for a user without an account');
+    is(scalar(fake_requests('account_update')), 0, 'no PUT for a user without an account');
 
     my $b = $call->{json} || {};
     like($b->{customerInternalReference} // '', $UUID4_RE, 'customerInternalReference is a fresh v4 UUID');
@@ -105,7 +93,7 @@ push @subtests, ['first intake of a user: POST /accounts with the configured wor
         web => { successUrl => 'https://portal.example/ok', errorUrl => 'https://portal.example/err', locale => 'de' },
     }, 'account request body exactly as configured') or diag($call->{body});
 
-    my @tok = reqs('token');
+    my @tok = fake_requests('token');
     ok(@tok <= 1, 'at most one token request') or diag(scalar(@tok) . ' token requests');
     check_token_calls('token');
     no_violations('intake');
@@ -199,7 +187,7 @@ push @subtests, ['callbackUrl length: 255 after signing is fine, 256 is 400' => 
 push @subtests, ['fresh customerInternalReference and callback token per transaction; one token request' => sub {
     JumioTest::fake_reset();
     # One keep-alive connection: the same httpd child serves all three intakes.
-    my $ua = LWP::UserAgent->new(timeout => 60, max_redirect => 0, keep_alive => 1);
+    my $ua = keep_alive_ua();
     my (@cir, @tok, @wf, $last);
     for my $i (1 .. 3) {
         my $user = new_user("cache$i");
@@ -216,7 +204,7 @@ push @subtests, ['fresh customerInternalReference and callback token per transac
     is(scalar(keys %{{ map { $_ => 1 } @tok }}), 3, 'three different callback tokens');
     is(scalar(keys %{{ map { $_ => 1 } @wf }}), 3, 'three different transactions');
     is(Apache::TestRequest::user_agent_request_num($last), 3, 'the three intakes used one connection (test setup)');
-    my @t = reqs('token');
+    my @t = fake_requests('token');
     ok(@t <= 1, 'token endpoint called at most once for three intakes (token cache)')
         or diag(scalar(@t) . ' token requests');
     my @bearer = map { $_->{headers}{authorization} // '' } account_calls();
@@ -242,7 +230,7 @@ push @subtests, ['minimal location: custom key 10013, nothing optional sent' => 
         or diag($call->{body});
     is($wd->{key}, 10013, 'key 10013');
     is($b->{userReference}, $user, 'userReference = user id');
-    my $tx = stored_tx($d->{transactionReference}) || {};
+    my $tx = tx_row($d->{transactionReference});
     is($tx->{workflow_key}, 10013, 'stored workflow_key 10013');
     is($tx->{user_id}, $user, 'stored user');
     ok(!defined $tx->{callback_token} || $tx->{callback_token} eq '', 'no callback token without a module-set callbackUrl');
@@ -257,7 +245,7 @@ push @subtests, ['JumioUserReference hmac: 64-hex HMAC-SHA256 sent, user id stor
     is($b->{userReference}, hmac_sha256_hex($user, 'test-userref-key'), 'userReference = hex HMAC-SHA256(user, key)');
     like($b->{userReference} // '', qr/\A[0-9a-f]{64}\z/, 'lowercase 64 hex');
     unlike($call->{body} // '', qr/\Q$user\E/, 'the plain user id is not sent');
-    my $tx = stored_tx($d->{transactionReference}) || {};
+    my $tx = tx_row($d->{transactionReference});
     is($tx->{user_id}, $user, 'the local row keeps the user id');
 
     my $long = 'h' x 150 . "-$RUN";
@@ -321,7 +309,7 @@ for my $f (@faults) {
         my $user = new_user('fault');
         my $res = request(POST => '/jumio/intake', user => $user);
         is_error($res, $status, $code, $name);
-        is(scalar(reqs('account_create')), 1, "$name: one account call, not retried");
+        is(scalar(fake_requests('account_create')), 1, "$name: one account call, not retried");
         nothing_stored($user, $name);
     }];
 }
@@ -335,7 +323,7 @@ push @subtests, ['account_create 429 with Retry-After: 7 -> 503 upstream_busy, R
     my $res = request(POST => '/jumio/intake', user => $user);
     is_error($res, 503, 'upstream_busy', '429');
     is($res->header('Retry-After'), '7', "Retry-After is Jumio's 7");
-    is(scalar(reqs('account_create')), 1, 'not retried');
+    is(scalar(fake_requests('account_create')), 1, 'not retried');
     nothing_stored($user, '429');
 
     JumioTest::fake_reset();
@@ -367,23 +355,23 @@ push @subtests, ['account_create slower than JumioTimeout -> 504 upstream_timeou
     is_error($res, 504, 'upstream_timeout', 'timeout');
     ok($elapsed < 4.9, "answered after the 3 s JumioTimeout, not Jumio's 5 s") or diag("took $elapsed s");
     sleep 3;    # let the fake finish its delayed answer
-    is(scalar(reqs('account_create')), 1, 'a timed-out POST is not retried');
+    is(scalar(fake_requests('account_create')), 1, 'a timed-out POST is not retried');
     nothing_stored($user, 'timeout');
 }];
 
 push @subtests, ['account_create 401 once: token refetched, call retried once, success' => sub {
     JumioTest::fake_reset();
-    my $ua = LWP::UserAgent->new(timeout => 60, max_redirect => 0, keep_alive => 1);
+    my $ua = keep_alive_ua();
     intake_ok('/jumio/intake', new_user('warm'), 'warm-up (token cached in this child)', ua => $ua);
-    my $tok_before = () = reqs('token');
-    my $acc_before = () = reqs('account_create');
+    my $tok_before = () = fake_requests('token');
+    my $acc_before = () = fake_requests('account_create');
     JumioTest::fake_control('account_create', { status => 401, content_type => 'application/json',
         body => '{"title":"Unauthorized","status":401}', times => 1 });
     my $user = new_user('reauth');
     my ($d, $call, $res) = intake_ok('/jumio/intake', $user, 'after 401', ua => $ua, calls => 2);
     is(Apache::TestRequest::user_agent_request_num($res), 2, 'same connection as the warm-up (test setup)');
-    my @tok = reqs('token');
-    my @acc = reqs('account_create');
+    my @tok = fake_requests('token');
+    my @acc = fake_requests('account_create');
     is(scalar(@tok) - $tok_before, 1, 'exactly one new token request after the 401');
     is(scalar(@acc) - $acc_before, 2, 'the account call was retried once');
     is($acc[-2]{answer_status}, 401, 'first attempt got 401') if @acc >= 2;
@@ -394,17 +382,17 @@ push @subtests, ['account_create 401 once: token refetched, call retried once, s
 
 push @subtests, ['account_create 401 twice: one retry only, 502 upstream_rejected' => sub {
     JumioTest::fake_reset();
-    my $ua = LWP::UserAgent->new(timeout => 60, max_redirect => 0, keep_alive => 1);
+    my $ua = keep_alive_ua();
     intake_ok('/jumio/intake', new_user('warm2'), 'warm-up', ua => $ua);
-    my $tok_before = () = reqs('token');
-    my $acc_before = () = reqs('account_create');
+    my $tok_before = () = fake_requests('token');
+    my $acc_before = () = fake_requests('account_create');
     JumioTest::fake_control('account_create', { status => 401, content_type => 'application/json',
         body => '{"title":"Unauthorized","status":401}' });
     my $user = new_user('reauth2');
     my $res = request(POST => '/jumio/intake', user => $user, ua => $ua);
     is_error($res, 502, 'upstream_rejected', '401 twice');
-    is(scalar(reqs('token')) - $tok_before, 1, 'one token refresh');
-    is(scalar(reqs('account_create')) - $acc_before, 2, 'two account calls in all');
+    is(scalar(fake_requests('token')) - $tok_before, 1, 'one token refresh');
+    is(scalar(fake_requests('account_create')) - $acc_before, 2, 'two account calls in all');
     nothing_stored($user, '401 twice');
 }];
 
@@ -417,8 +405,8 @@ push @subtests, ['token endpoint 500 -> 502 upstream_error' => sub {
     my $user = new_user('tokfail');
     my $res = request(POST => '/jumio/intake', user => $user);
     is_error($res, 502, 'upstream_error', 'token 500');
-    ok(scalar(reqs('token')) >= 1, 'the token endpoint was asked');
-    ok(scalar(reqs('account_create')) <= 1, 'no account call after the failed token request');
+    ok(scalar(fake_requests('token')) >= 1, 'the token endpoint was asked');
+    ok(scalar(fake_requests('account_create')) <= 1, 'no account call after the failed token request');
     nothing_stored($user, 'token 500');
 }];
 
@@ -434,8 +422,8 @@ push @subtests, ['token endpoint 401 -> 502 upstream_rejected; token endpoint ti
         my $user = new_user('tok');
         my $res = request(POST => '/jumio/intake', user => $user);
         is_error($res, $status, $code, $name);
-        ok(scalar(reqs('token')) >= 1, "$name: the token endpoint was asked");
-        ok(scalar(reqs('account_create')) <= 1, "$name: no account call with a new token");
+        ok(scalar(fake_requests('token')) >= 1, "$name: the token endpoint was asked");
+        ok(scalar(fake_requests('account_create')) <= 1, "$name: no account call with a new token");
         nothing_stored($user, $name);
         JumioTest::fake_control('token');
         sleep 3 if $rule->{delay};
@@ -444,7 +432,7 @@ push @subtests, ['token endpoint 401 -> 502 upstream_rejected; token endpoint ti
 
 push @subtests, ['access token reused until 60 s before expires_in ends' => sub {
     JumioTest::fake_reset();
-    my $ua = LWP::UserAgent->new(timeout => 60, max_redirect => 0, keep_alive => 1);
+    my $ua = keep_alive_ua();
     intake_ok('/jumio/intake', new_user('warm3'), 'warm-up', ua => $ua);
     # the next token lives 63 s: reusable for 3 s only
     JumioTest::fake_control('token', { expires_in => 63 });

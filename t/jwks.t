@@ -16,18 +16,12 @@ use Apache::Test qw(-withtestmore);
 use Apache::TestRequest;
 use lib 't/lib';
 use JumioTest;
+use JumioTest::Kit;
 
-use LWP::UserAgent ();
-
-my $RUN = sprintf '%x%x', time, $$;
-my $SEQ = 0;
 my $ISS = 'https://idp.example';
 my $AUD = 'jumio-portal';
 my %KID = map { $_ => "$_-$RUN" } qw(rsa other ec256 ec384 ec521 rs512 enc);
 my $ERROR_LOG = Apache::Test::vars('t_logs') . '/error_log';
-
-# A user id unique to this run and call.
-sub new_user { sprintf 'jwks-%s-%s-%d', shift, $RUN, ++$SEQ }
 
 # The JWKS document before rotation: one usable RSA key (rsa) for RS256 next to keys RS256
 # must skip (EC keys, an RS512-only key, an encryption key); one usable P-256 key for ES256.
@@ -46,16 +40,6 @@ sub jwks_v2 { return (jwks_v1(), jwk('rsa_other', kid => $KID{other}, use => 'si
 # How many times the fake identity provider's JWKS was read.
 sub jwks_reads { return scalar(() = fake_requests('jwks')) }
 
-# Account calls the fake Jumio has seen so far.
-sub jumio_calls { scalar(() = fake_requests('account_create')) + scalar(() = fake_requests('account_update')) }
-
-# Transactions stored for a user (an absent database or table counts as none).
-sub stored {
-    my ($user) = @_;
-    my @r = eval { db_rows('SELECT workflow_id FROM jumio_transactions WHERE user_id = ?', $user) };
-    return scalar @r;
-}
-
 # A token for vhost alg (RS256 / ES256) with the configured iss and aud, signed with $key
 # (undef: rsa_private / ec256_private), kid in the header unless undef; claims override.
 sub token {
@@ -68,41 +52,24 @@ sub token {
 # every answer came on the one connection)}.
 sub connection {
     my ($module) = @_;
-    return { ua => LWP::UserAgent->new(keep_alive => 1, timeout => 60), module => $module,
-             n => 0, same => 1 };
+    return { ua => keep_alive_ua(), module => $module, n => 0, same => 1 };
 }
 
 # POST intake with $token on the connection; the response.
 sub send_on {
     my ($conn, $token) = @_;
     Apache::TestRequest::module($conn->{module});
-    my $res = jumio_request('POST', '/jumio/intake', token => $token, ua => $conn->{ua});
+    my $res = request(POST => '/jumio/intake', token => $token, ua => $conn->{ua});
     my $num = $res->header('Client-Response-Num') // 0;
     $conn->{same} = 0 if $num != ++$conn->{n};
     return $res;
 }
 
 # The token is accepted on the connection: 200, reached Jumio, stored.
-sub accepted {
-    my ($conn, $name, $token, $user) = @_;
-    my $calls = jumio_calls();
-    my $res = send_on($conn, $token);
-    is($res->code, 200, "$name: 200") or diag(substr($res->as_string, 0, 600));
-    is(jumio_calls() - $calls, 1, "$name: the intake reached Jumio");
-    is(stored($user), 1, "$name: stored for the token's user");
-}
+sub accepted { my ($conn, $name, $token, $user) = @_; intake_accepted($name, $user, sub { send_on($conn, $token) }) }
 
 # The token is refused on the connection: 401 invalid_token, nothing stored or sent to Jumio.
-sub refused {
-    my ($conn, $name, $token, $user) = @_;
-    my $calls = jumio_calls();
-    my $res = send_on($conn, $token);
-    is($res->code, 401, "$name: 401") or diag(substr($res->as_string, 0, 600));
-    is((json_of($res) || {})->{error}, 'invalid_token', "$name: invalid_token");
-    is($res->header('WWW-Authenticate'), 'Bearer error="invalid_token"', "$name: WWW-Authenticate");
-    is(stored($user), 0, "$name: nothing stored");
-    is(jumio_calls() - $calls, 0, "$name: nothing sent to Jumio");
-}
+sub refused { my ($conn, $name, $token, $user) = @_; intake_refused($name, $user, sub { send_on($conn, $token) }) }
 
 # The connection stayed on one httpd child.
 sub one_child {
@@ -129,7 +96,7 @@ push @subtests, ['setup: the fake publishes the JWKS document' => sub {
     fake_control('jwks');
     fake_set_jwks(jwks_v1());
     Apache::TestRequest::module('default');
-    my $res = jumio_request('GET', '/fake/idp/jwks');
+    my $res = request(GET => '/fake/idp/jwks');
     is($res->code, 200, 'GET /fake/idp/jwks: 200');
     my $doc = json_of($res) || {};
     is(scalar @{ $doc->{keys} || [] }, 6, 'six keys published');
@@ -185,7 +152,7 @@ push @subtests, ['unknown kids: 401 and one read; a burst of random kids reads n
     } 1 .. 20;
     is_deeply(\@codes, [(401) x 20], '20 random kids: all 401');
     is(jwks_reads() - $reads, 2, 'still one read for unknown kids within the minute');
-    is(stored($u2), 0, 'nothing stored for them');
+    is(tx_count($u2), 0, 'nothing stored for them');
     my $u3 = new_user('unknown-after');
     accepted($c, 'the known kid still works', token('RS256', $KID{rsa}, sub => $u3), $u3);
     refused($c, 'kid of a key published for RS512 only',

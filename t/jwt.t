@@ -10,22 +10,7 @@ use Apache::Test qw(-withtestmore);
 use Apache::TestRequest;
 use lib 't/lib';
 use JumioTest;
-
-my $RUN = sprintf '%x%x', time, $$;
-my $SEQ = 0;
-
-# A user id unique to this run and call.
-sub new_user { sprintf 'jwt-%s-%s-%d', shift, $RUN, ++$SEQ }
-
-# Transactions stored for a user (an absent database or table counts as none).
-sub stored {
-    my ($user) = @_;
-    my @r = eval { db_rows('SELECT workflow_id FROM jumio_transactions WHERE user_id = ?', $user) };
-    return scalar @r;
-}
-
-# Account calls the fake Jumio has seen so far.
-sub jumio_calls { scalar(() = fake_requests('account_create')) + scalar(() = fake_requests('account_update')) }
+use JumioTest::Kit;
 
 # Text of a PEM file as JumioJWTKey file: reads it (one trailing newline dropped) and as is.
 sub pem_text {
@@ -42,13 +27,8 @@ sub pem_text {
 sub accepted {
     my ($module, $name, $token, $user) = @_;
     Apache::TestRequest::module($module);
-    my $calls = jumio_calls();
-    my $res = intake(token => $token);
-    is($res->code, 200, "$name: 200") or diag(substr($res->as_string, 0, 600));
-    my $d = json_of($res) || {};
+    my $d = json_of(intake_accepted($name, $user, sub { intake(token => $token) })) || {};
     like($d->{link} // '', qr{\Ahttps://}, "$name: answer has the link");
-    is(jumio_calls() - $calls, 1, "$name: the intake reached Jumio");
-    is(stored($user), 1, "$name: the transaction is stored for the token's user");
     return $d;
 }
 
@@ -57,14 +37,7 @@ sub accepted {
 sub refused {
     my ($module, $name, $token, $user) = @_;
     Apache::TestRequest::module($module);
-    my $calls = jumio_calls();
-    my $res = intake(token => $token);
-    is($res->code, 401, "$name: 401") or diag(substr($res->as_string, 0, 600));
-    is((json_of($res) || {})->{error}, 'invalid_token', "$name: error invalid_token");
-    is($res->header('WWW-Authenticate'), 'Bearer error="invalid_token"',
-       "$name: WWW-Authenticate: Bearer error=\"invalid_token\"");
-    is(stored($user), 0, "$name: nothing stored");
-    is(jumio_calls() - $calls, 0, "$name: nothing sent to Jumio");
+    intake_refused($name, $user, sub { intake(token => $token) });
 }
 
 my @subtests;

@@ -6,11 +6,10 @@ use warnings;
 use Apache::Test qw(-withtestmore);
 use lib 't/lib';
 use JumioTest;
-use JumioTest::Kit qw(start_tx send_callback tx_row);
+use JumioTest::Kit;
 use POSIX ();
 use Time::HiRes ();
 
-my $RUN = sprintf '%x%x', time, $$;
 my $DIR = $ENV{JUMIO_TEST_MARIADB_DIR};
 my $PORT = $ENV{JUMIO_TEST_MARIADB_PORT};
 
@@ -26,25 +25,11 @@ sub mariadb {
     die "t/db/mariadb $cmd failed: $out" if $?;
 }
 
-# Rows matching a query.
-sub count_rows { my @r = db_rows(@_); return scalar @r }
-
-# The count of account calls the fake recorded.
-sub account_calls { scalar(grep { $_->{endpoint} =~ /\Aaccount_/ } JumioTest::fake_requests()) }
-
 # One intake for $user; returns (response, decoded answer).
 sub intake_for {
     my ($user) = @_;
     my $res = intake(token => jwt(sub => $user));
     return ($res, json_of($res) || {});
-}
-
-# Assert a 503 unavailable answer.
-sub is_unavailable {
-    my ($res, $name) = @_;
-    is($res->code, 503, "$name: HTTP 503");
-    is((json_of($res) || {})->{error}, 'unavailable', "$name: error unavailable");
-    is($res->header('Cache-Control'), 'no-store', "$name: Cache-Control no-store");
 }
 
 plan tests => 4, need_module('mod_perl.c');
@@ -63,14 +48,14 @@ subtest 'before: the module works on MariaDB' => sub {
 
 subtest 'MariaDB down: 503 unavailable, nothing sent to Jumio, no crash' => sub {
     mariadb('stop');
-    my $calls = account_calls();
+    my $calls = scalar(account_calls());
     my ($ri) = intake_for("$user-down");
-    is_unavailable($ri, 'intake');
-    is(account_calls(), $calls, 'intake: nothing sent to Jumio');
-    is_unavailable(poll($tx->{transactionReference}, token => jwt(sub => $user)), 'poll');
+    is_error($ri, 503, 'unavailable', 'intake');
+    is(scalar(account_calls()), $calls, 'intake: nothing sent to Jumio');
+    is_error(poll($tx->{transactionReference}, token => jwt(sub => $user)), 503, 'unavailable', 'poll');
     my $cb = callback({ workflowExecution => { id => $tx->{transactionReference}, status => 'ACQUIRED' },
                         account => { id => '11111111-1111-4111-8111-111111111111' } });
-    is_unavailable($cb, 'callback');
+    is_error($cb, 503, 'unavailable', 'callback');
 };
 
 subtest 'MariaDB back: requests succeed without restarting httpd' => sub {

@@ -11,7 +11,6 @@ use JumioTest::Httpd;
 use JumioTest::Kit;
 use POSIX ();
 use List::Util ();
-use LWP::UserAgent ();
 
 unless (JumioTest::db_is_mysql()) {
     plan skip_all => 'runs in the MariaDB pass of scripts/test only';
@@ -26,9 +25,6 @@ my %node = map {
                                 schedule => [1, 2, 3], workers => 12)
 } qw(A B);
 
-# Rows of the shared database.
-sub shared_rows { return JumioTest::db_rows(@_) }
-
 subtest 'intake on A, callback on B, poll on A and on B: one result, details fetched once' => sub {
     fake_reset();
     my $t = start_tx(base => $node{A}->base, tag => 'twonode');
@@ -36,8 +32,8 @@ subtest 'intake on A, callback on B, poll on A and on B: one result, details fet
     is($cb->code, 200, 'callback on node B: 200 (the signing token is in the shared row)');
     my ($a, $b);
     ok(wait_until(10, sub {
-        $a = json_body(poll_tx($t, base => $node{A}->base)) || {};
-        $b = json_body(poll_tx($t, base => $node{B}->base)) || {};
+        $a = json_of(poll_tx($t, base => $node{A}->base)) || {};
+        $b = json_of(poll_tx($t, base => $node{B}->base)) || {};
         $a->{done} && $b->{done};
     }), 'both nodes answer done');
     is_deeply($b, $a, 'node A and node B give the same answer');
@@ -66,7 +62,7 @@ subtest '500 concurrent callbacks over both nodes: none lost, status right, deta
         my $pid = fork // die "fork: $!";
         if (!$pid) {
             close $r;
-            my $ua = LWP::UserAgent->new(timeout => 60, keep_alive => 1);
+            my $ua = keep_alive_ua();
             for my $j (grep { $_ % $workers == $w } 0 .. $#jobs) {
                 my ($i, $status, $n) = @{ $jobs[$j] };
                 my $res = send_callback($tx[$i], $status, base => $node{$n}->base, ua => $ua);
@@ -91,7 +87,7 @@ subtest '500 concurrent callbacks over both nodes: none lost, status right, deta
     is(List::Util::sum(0, values %acked), 500, 'every callback acknowledged with 200');
     my $lost = 0;
     for my $i (0 .. $#tx) {
-        my @rows = shared_rows('SELECT id FROM jumio_callbacks WHERE workflow_id = ?', $tx[$i]{ref});
+        my @rows = rows('SELECT id FROM jumio_callbacks WHERE workflow_id = ?', $tx[$i]{ref});
         $lost++ if @rows != ($acked{$i} // 0);
     }
     is($lost, 0, 'every acknowledged callback is in jumio_callbacks');

@@ -7,55 +7,12 @@ use Apache::Test qw(-withtestmore);
 use Apache::TestRequest;
 use lib 't/lib';
 use JumioTest;
-use FakeJumio::State ();
+use JumioTest::Kit;
 
-use HTTP::Request ();
-use LWP::UserAgent ();
 use JSON::PP ();
 use MIME::Base64 ();
-use Digest::SHA qw(hmac_sha256_hex);
 use Time::HiRes ();
 
-use JumioTest::Suite;   # shared helpers: t/lib/JumioTest/Suite.pm
-
-sub start_tx {
-    my ($tag, $loc, %o) = @_;
-    my $user = $o{user} // new_user($tag);
-    delete $o{user};
-    my $res = request(POST => $loc || '/jumio/intake', user => $user, %o);
-    is($res->code, 200, "intake for $tag: 200") or diag(substr($res->as_string, 0, 600));
-    my $d = decode_json_body($res) || {};
-    my $ref = $d->{transactionReference} // '';
-    my $tx = (rows('SELECT * FROM jumio_transactions WHERE workflow_id = ?', $ref))[0] || {};
-    my ($call) = grep { (($_->{json} || {})->{customerInternalReference} // '') eq ($tx->{cir} // "\0") } account_calls();
-    my ($token) = ((($call || {})->{json} || {})->{callbackUrl} // '') =~ /[?&]jumio_token=([^&]*)/;
-    return { ref => $ref, account => $tx->{account_id}, token => $token, user => $user };
-}
-
-sub callback_ok {
-    my ($t, $status) = @_;
-    my $body = $JSON->encode({ workflowExecution => { id => $t->{ref}, status => $status, definitionKey => '3' },
-                               account => { id => $t->{account} }, callbackSentAt => '2024-05-01T10:00:00.000Z' });
-    my $res = request(POST => "/jumio/callback?jumio_token=$t->{token}", body => $body,
-                      headers => ['Content-Type' => 'application/json']);
-    is($res->code, 200, "callback $status: 200") or diag(substr($res->as_string, 0, 600));
-}
-
-sub poll_req {
-    my ($t, %o) = @_;
-    return request(GET => $o{path} // '/jumio/poll',
-                   (exists $o{auth} ? (auth => $o{auth}) : (user => $o{user} // $t->{user})),
-                   headers => ['X-Transaction-Reference' => $o{ref} // $t->{ref}]);
-}
-
-sub poll_answer {
-    my ($t, $name, %o) = @_;
-    my $res = poll_req($t, %o);
-    is($res->code, 200, "$name: HTTP 200") or diag(substr($res->as_string, 0, 800));
-    return json_answer($res, $name);
-}
-
-my $n_cred = 0;
 # A workflow details document as Jumio's Retrieval API gives it; %caps: name => [decision types].
 sub details_doc {
     my ($t, $caps, %o) = @_;
@@ -81,15 +38,13 @@ sub details_doc {
     };
 }
 
-# Intake, fake details, PROCESSED callback: a transaction ready for its first final poll.
-sub processed_tx {
+# A fresh fake and a transaction ready for its first final poll: details_doc($t, $caps, %o)
+# set at the fake, the PROCESSED callback acknowledged.  Returns ($t, the details).
+sub decided_tx {
     my ($tag, $caps, %o) = @_;
     JumioTest::fake_reset();
-    my $t = start_tx($tag);
-    my $doc = details_doc($t, $caps, %o);
-    JumioTest::fake_set_workflow($t->{ref}, status => 'PROCESSED', details => $doc);
-    callback_ok($t, 'PROCESSED');
-    return ($t, $doc);
+    my $t = processed_tx(tag => $tag, details => sub { details_doc($_[0], $caps, %o) });
+    return ($t, $t->{details});
 }
 
 sub final_answer {
@@ -98,56 +53,32 @@ sub final_answer {
              decision => $decision, data => $data };
 }
 
-# Details requests for this transaction (the background task may also work on older ones).
-sub details_calls {
-    my $t = shift;
-    my $path = "/fake/retrieval/api/v1/accounts/$t->{account}/workflow-executions/$t->{ref}";
-    return grep { ($_->{path} // '') eq $path } reqs('details');
-}
-
-# Polls until done (details may be in flight in the background task: SPEC allows
-# {done: false, status: PROCESSED} meanwhile); every answer is checked.
-sub poll_until_done {
-    my ($t, $name, %o) = @_;
-    my $not = { done => JSON::PP::false, transactionReference => $t->{ref}, status => 'PROCESSED' };
-    for my $i (1 .. 20) {
-        my $res = poll_req($t, %o);
-        is($res->code, 200, "$name (poll $i): HTTP 200") or diag(substr($res->as_string, 0, 800));
-        my $d = json_answer($res, "$name (poll $i)");
-        return $d unless ref $d eq 'HASH' && JSON::PP::is_bool($d->{done}) && !$d->{done};
-        is_deeply($d, $not, "$name (poll $i): not done yet, PROCESSED");
-        Time::HiRes::sleep(0.5);
-    }
-    fail("$name: done within 10 s");
-    return undef;
-}
-
 my @subtests;
 
 push @subtests, ['poll errors: 400 without X-Transaction-Reference, 404 for non-UUID / unknown / foreign' => sub {
     JumioTest::fake_reset();
-    my $t = start_tx('owner');
+    my $t = start_tx(tag => 'owner');
     my $intruder = new_user('intruder');
     my $r = request(GET => '/jumio/poll', user => $intruder);
     is_error($r, 400, 'bad_request', 'missing X-Transaction-Reference');
     for my $bad ('not-a-uuid', "$t->{ref}x", "{$t->{ref}}", '../../etc/passwd', "$t->{ref}' OR '1'='1") {
-        is_error(poll_req($t, user => $t->{user}, ref => $bad), 404, 'not_found', "reference '$bad'");
+        is_error(poll_tx($t, user => $t->{user}, ref => $bad), 404, 'not_found', "reference '$bad'");
     }
-    my $unknown = poll_req($t, user => $intruder, ref => uuid_v4());
+    my $unknown = poll_tx($t, user => $intruder, ref => uuid_v4());
     is_error($unknown, 404, 'not_found', 'unknown reference');
-    my $foreign = poll_req($t, user => $intruder);
+    my $foreign = poll_tx($t, user => $intruder);
     is_error($foreign, 404, 'not_found', "another user's reference");
     is($foreign->content, $unknown->content, "another user's reference: same body as an unknown one");
-    my $foreign_full = poll_req($t, user => $intruder, path => '/jumio/poll-full');
+    my $foreign_full = poll_tx($t, user => $intruder, path => '/jumio/poll-full');
     is_error($foreign_full, 404, 'not_found', "another user's reference (full mode)");
-    my $upper = poll_req($t, user => $intruder, ref => uc $t->{ref});
+    my $upper = poll_tx($t, user => $intruder, ref => uc $t->{ref});
     is($upper->code, 404, "another user's reference in upper case: 404");
-    is_deeply(call_names(grep { ($_->{endpoint} // "") =~ /\A(?:details|status)\z/ } reqs()), [], 'no retrieval call for refused polls');
+    is_deeply(call_names(grep { ($_->{endpoint} // "") =~ /\A(?:details|status)\z/ } fake_requests()), [], 'no retrieval call for refused polls');
 }];
 
 push @subtests, ['not final: INITIATED, then ACQUIRED via callback' => sub {
     JumioTest::fake_reset();
-    my $t = start_tx('notfinal');
+    my $t = start_tx(tag => 'notfinal');
     JumioTest::fake_reset();
     my $d = poll_answer($t, 'INITIATED');
     is_deeply($d, { done => JSON::PP::false, transactionReference => $t->{ref}, status => 'INITIATED' },
@@ -160,13 +91,13 @@ push @subtests, ['not final: INITIATED, then ACQUIRED via callback' => sub {
 }];
 
 push @subtests, ['PROCESSED: details fetched once, decision mode answer' => sub {
-    my ($t, $doc) = processed_tx('processed', { usability => [qw(PASSED PASSED)], imageChecks => ['PASSED'],
+    my ($t, $doc) = decided_tx('processed', { usability => [qw(PASSED PASSED)], imageChecks => ['PASSED'],
                                                 extraction => ['PASSED'], liveness => ['PASSED'] });
     my $expect = final_answer($t, 'PASSED', { definitionKey => '3', capabilities =>
         { usability => 'PASSED', imageChecks => 'PASSED', extraction => 'PASSED', liveness => 'PASSED' } });
     my $d = poll_until_done($t, 'first final poll');
     is_deeply($d, $expect, 'answer: done, PROCESSED, PASSED, decision data');
-    my @det = details_calls($t);
+    my @det = tx_calls($t, 'details', with_stale => 1);
     is(scalar @det, 1, 'details fetched once');
     my $c = $det[0] || {};
     is($c->{method}, 'GET', 'details: GET');
@@ -176,36 +107,36 @@ push @subtests, ['PROCESSED: details fetched once, decision mode answer' => sub 
     is($c->{headers}{'user-agent'}, $UA_STRING, 'details: User-Agent');
     is($c->{answer_status}, 200, 'details: answered 200');
     no_violations('details');
-    my $row = (rows('SELECT * FROM jumio_transactions WHERE workflow_id = ?', $t->{ref}))[0] || {};
+    my $row = tx_row($t);
     is_deeply(eval { $JSON->decode($row->{details} // 'null') }, $doc, 'details stored');
     is($row->{decision}, 'PASSED', 'decision stored');
 
     my $d2 = poll_answer($t, 'second final poll');
     is_deeply($d2, $expect, 'second poll: same answer');
-    is(scalar(details_calls($t)), 1, 'second poll: no new details request');
+    is(scalar(tx_calls($t, 'details', with_stale => 1)), 1, 'second poll: no new details request');
     my $d3 = poll_answer($t, 'full mode after the fetch', path => '/jumio/poll-full');
     is_deeply($d3, final_answer($t, 'PASSED', $doc), 'full mode answers the stored details');
-    is(scalar(details_calls($t)), 1, 'still one details request');
+    is(scalar(tx_calls($t, 'details', with_stale => 1)), 1, 'still one details request');
 }];
 
 push @subtests, ['JumioPollData full: data is the details object as Jumio returned it' => sub {
-    my ($t, $doc) = processed_tx('full', { usability => ['PASSED'], liveness => ['WARNING'] });
+    my ($t, $doc) = decided_tx('full', { usability => ['PASSED'], liveness => ['WARNING'] });
     my $d = poll_until_done($t, 'full', path => '/jumio/poll-full');
     is_deeply($d, final_answer($t, 'WARNING', $doc), 'full answer');
-    is(scalar(details_calls($t)), 1, 'one details request');
+    is(scalar(tx_calls($t, 'details', with_stale => 1)), 1, 'one details request');
 }];
 
 push @subtests, ['JumioPollData none: data null' => sub {
-    my ($t) = processed_tx('none', { usability => ['PASSED'], similarity => ['REJECTED'] });
+    my ($t) = decided_tx('none', { usability => ['PASSED'], similarity => ['REJECTED'] });
     my $d = poll_until_done($t, 'none', path => '/jumio/poll-none');
     is_deeply($d, final_answer($t, 'REJECTED', undef), 'none answer: decision, data null');
-    is(scalar(details_calls($t)), 1, 'one details request');
+    is(scalar(tx_calls($t, 'details', with_stale => 1)), 1, 'one details request');
 }];
 
 for my $st (qw(SESSION_EXPIRED TOKEN_EXPIRED)) {
     push @subtests, ["$st: done, decision null, data null, no retrieval" => sub {
         JumioTest::fake_reset();
-        my $t = start_tx(lc $st);
+        my $t = start_tx(tag => lc $st);
         callback_ok($t, $st);
         for my $path ('/jumio/poll', '/jumio/poll-full') {
             my $d = poll_answer($t, "$st at $path", path => $path);
@@ -213,13 +144,13 @@ for my $st (qw(SESSION_EXPIRED TOKEN_EXPIRED)) {
                             decision => undef, data => undef }, "$st answer exactly ($path)");
         }
         sleep 2;
-        is(scalar(details_calls($t)), 0, 'no details request');
+        is(scalar(tx_calls($t, 'details', with_stale => 1)), 0, 'no details request');
     }];
 }
 
 push @subtests, ['retrieval failure: done false, a later poll succeeds' => sub {
     JumioTest::fake_reset();
-    my $t = start_tx('detfail');
+    my $t = start_tx(tag => 'detfail');
     JumioTest::fake_set_workflow($t->{ref}, status => 'PROCESSED',
                                  details => details_doc($t, { usability => ['PASSED'] }));
     # every details request fails until the rule is lifted (the background task may try too)
@@ -236,21 +167,21 @@ push @subtests, ['retrieval failure: done false, a later poll succeeds' => sub {
                                          body => '{"workflow":{"status":"PROCESSED"}' });
     Time::HiRes::sleep(1.5);
     is_deeply(poll_answer($t, 'details truncated'), $not, 'details truncated JSON: done false, PROCESSED');
-    my $row = (rows('SELECT details, decision FROM jumio_transactions WHERE workflow_id = ?', $t->{ref}))[0] || {};
+    my $row = tx_row($t);
     ok(!defined $row->{details}, 'nothing stored from failed retrievals');
-    my $failed = () = details_calls($t);
+    my $failed = () = tx_calls($t, 'details', with_stale => 1);
     ok($failed >= 3, 'the failing retrieval was tried in every phase') or diag("$failed details requests");
     JumioTest::fake_control('details');
     my $d = poll_until_done($t, 'details ok');
     is_deeply($d, final_answer($t, 'PASSED', { definitionKey => '3', capabilities => { usability => 'PASSED' } }),
               'later poll: final answer');
-    my $stored = (rows('SELECT details FROM jumio_transactions WHERE workflow_id = ?', $t->{ref}))[0] || {};
+    my $stored = tx_row($t);
     is_deeply(eval { $JSON->decode($stored->{details} // 'null') }, JumioTest::fake_workflow($t->{ref})->{details},
               'the details are stored once retrieved');
-    my @det = details_calls($t);
+    my @det = tx_calls($t, 'details', with_stale => 1);
     poll_answer($t, 'after success');
     sleep 2;
-    is(scalar(details_calls($t)), scalar(@det), 'no further details request');
+    is(scalar(tx_calls($t, 'details', with_stale => 1)), scalar(@det), 'no further details request');
 }];
 
 # Decision derivation (SPEC §2, DESIGN.md): top-level decision.type wins, else from capabilities.
@@ -274,7 +205,7 @@ my @decisions = (
 );
 push @subtests, ['decision: details without capabilities or workflow' => sub {
     JumioTest::fake_reset();
-    my $t = start_tx('bare');
+    my $t = start_tx(tag => 'bare');
     JumioTest::fake_set_workflow($t->{ref}, status => 'PROCESSED', details => { account => { id => $t->{account} } });
     callback_ok($t, 'PROCESSED');
     my $d = poll_until_done($t, 'bare details');
@@ -285,23 +216,22 @@ push @subtests, ['decision: details without capabilities or workflow' => sub {
 for my $c (@decisions) {
     my ($name, $caps, $top, $decision, $capmap) = @$c;
     push @subtests, ["decision: $name" => sub {
-        my ($t) = processed_tx('decision', $caps, decision => $top);
+        my ($t) = decided_tx('decision', $caps, decision => $top);
         my $d = poll_until_done($t, $name);
         is_deeply($d, final_answer($t, $decision, { definitionKey => '3', capabilities => $capmap }), "$name: answer");
-        my $row = (rows('SELECT decision FROM jumio_transactions WHERE workflow_id = ?', $t->{ref}))[0] || {};
+        my $row = tx_row($t);
         is($row->{decision}, $decision, "$name: decision stored");
     }];
 }
 
 push @subtests, ["no callback: the Status API is asked on Jumio's schedule, once per step, 10 at most" => sub {
     JumioTest::fake_reset();
-    my $t = start_tx('schedule');
+    my $t = start_tx(tag => 'schedule');
     JumioTest::fake_set_workflow($t->{ref}, status => 'ACQUIRED',
                                  details => details_doc($t, { usability => ['PASSED'], liveness => ['PASSED'] }));
-    my $spath = "/fake/retrieval/api/v1/accounts/$t->{account}/workflow-executions/$t->{ref}/status";
-    my $status_calls = sub { scalar(grep { ($_->{path} // '') eq $spath } reqs('status')) };
+    my $status_calls = sub { scalar(tx_calls($t, 'status', with_stale => 1)) };
     my $age = sub { rows('UPDATE jumio_transactions SET created_at = ? WHERE workflow_id = ?', time - $_[0], $t->{ref}) };
-    my $checks = sub { ((rows('SELECT status_checks FROM jumio_transactions WHERE workflow_id = ?', $t->{ref}))[0] || {})->{status_checks} };
+    my $checks = sub { tx_row($t)->{status_checks} };
     my $initiated = { done => JSON::PP::false, transactionReference => $t->{ref}, status => 'INITIATED' };
     my $acquired  = { done => JSON::PP::false, transactionReference => $t->{ref}, status => 'ACQUIRED' };
 
@@ -311,7 +241,7 @@ push @subtests, ["no callback: the Status API is asked on Jumio's schedule, once
     $age->(45);
     is_deeply(poll_answer($t, '45 s old'), $acquired, "45 s old: the Status API's ACQUIRED");
     is($status_calls->(), 1, '45 s old: one Status API call');
-    my ($c) = grep { ($_->{path} // '') eq $spath } reqs('status');
+    my ($c) = tx_calls($t, 'status', with_stale => 1);
     is(($c || {})->{method}, 'GET', 'Status API: GET');
     is((($c || {})->{headers} || {})->{'user-agent'}, $UA_STRING, 'Status API: User-Agent');
     is_deeply(($c || {})->{violations} || [], [], 'Status API: no violation');
@@ -337,7 +267,7 @@ push @subtests, ["no callback: the Status API is asked on Jumio's schedule, once
     is_deeply($d, final_answer($t, 'PASSED', { definitionKey => '3', capabilities => { usability => 'PASSED', liveness => 'PASSED' } }),
               'result arrives without a callback');
     is($status_calls->(), 3, 'third call found PROCESSED');
-    is(scalar(details_calls($t)), 1, 'details fetched once');
+    is(scalar(tx_calls($t, 'details', with_stale => 1)), 1, 'details fetched once');
 }];
 
 push @subtests, ['remote-user: alice starts and polls, bob gets 404, no credentials 401' => sub {
@@ -351,7 +281,7 @@ push @subtests, ['remote-user: alice starts and polls, bob gets 404, no credenti
     like($ref, $UUID_RE, 'transactionReference');
     my ($call) = account_calls();
     is((($call || {})->{json} || {})->{userReference}, 'alice', "userReference is alice (r->user)");
-    my $row = (rows('SELECT user_id FROM jumio_transactions WHERE workflow_id = ?', $ref))[0] || {};
+    my $row = tx_row($ref);
     is($row->{user_id}, 'alice', 'stored for user alice');
 
     my $pa = request(GET => '/jumio/poll-ru', auth => $alice, headers => ['X-Transaction-Reference' => $ref]);

@@ -8,7 +8,7 @@ use Apache::Test qw(-withtestmore);
 use Apache::TestRequest;
 use lib 't/lib';
 use JumioTest;
-use JumioTest::Suite;
+use JumioTest::Kit;
 
 plan tests => 8, need_module('mod_perl.c');
 
@@ -42,7 +42,7 @@ subtest 'injection-looking transaction references on poll: 404, no SQL, no URL' 
         is_error($res, 404, 'not_found', 'reference ' . substr($ref, 0, 40));
     }
     ok(count_rows('SELECT workflow_id FROM jumio_transactions') >= 0, 'jumio_transactions still there');
-    is_deeply(call_names(reqs()), [], 'nothing sent to Jumio');
+    is_deeply(call_names(fake_requests()), [], 'nothing sent to Jumio');
 };
 
 subtest 'injection-looking ids in callbacks: 400, nothing logged' => sub {
@@ -59,7 +59,7 @@ subtest 'injection-looking ids in callbacks: 400, nothing logged' => sub {
                                    content_type => 'application/x-www-form-urlencoded');
     is_error($form, 400, 'bad_request', 'form callback with an injection id');
     is(count_rows('SELECT id FROM jumio_callbacks'), $before, 'nothing appended to jumio_callbacks');
-    is_deeply(call_names(reqs()), [], 'nothing sent to Jumio');
+    is_deeply(call_names(fake_requests()), [], 'nothing sent to Jumio');
 };
 
 subtest 'remote-user without an authenticated user: 401, nothing sent' => sub {
@@ -85,17 +85,13 @@ subtest 'a JWT with control characters or a huge size in the user claim' => sub 
 
 subtest 'a forged callback: 403, one warning line with the remote address, nothing changed' => sub {
     JumioTest::fake_reset();
-    my $user = new_user('forge');
-    my $res = request(POST => '/jumio/intake', user => $user);
-    my $ref = (decode_json_body($res) || {})->{transactionReference} // '';
-    my ($tx) = rows('SELECT account_id, status FROM jumio_transactions WHERE workflow_id = ?', $ref);
+    my $t = start_tx(tag => 'forge');
+    my $ref = $t->{ref};
     my $logf = Apache::Test::vars('t_logs') . '/error_log';
     my $before = -s $logf;
-    my $body = { workflowExecution => { id => $ref, status => 'PROCESSED' }, account => { id => $tx->{account_id} } };
-    is_error(JumioTest::callback($body, query => 'jumio_token=' . ('A' x 43)), 403, 'forbidden', 'forged token');
+    is_error(send_callback({ %$t, token => 'A' x 43 }, 'PROCESSED'), 403, 'forbidden', 'forged token');
     is(count_rows('SELECT id FROM jumio_callbacks WHERE workflow_id = ?', $ref), 0, 'nothing logged');
-    is(((rows('SELECT status FROM jumio_transactions WHERE workflow_id = ?', $ref))[0] || {})->{status},
-       'INITIATED', 'status unchanged');
+    is(tx_row($ref)->{status}, 'INITIATED', 'status unchanged');
     open my $fh, '<', $logf or die "$logf: $!";
     seek $fh, $before, 0;
     my @lines = grep { /\[jumio:warn\].*callback for \Q$ref\E/ } <$fh>;
@@ -110,7 +106,7 @@ subtest 'Jumio answers: redirects not followed, oversized answers refused' => su
     JumioTest::fake_control('account_create',
         { status => 302, body => '', headers => { Location => "http://127.0.0.1:$PORT/fake/evil" }, times => 1 });
     is_error(request(POST => '/jumio/intake', user => $user), 502, 'upstream_error', 'account answer 302');
-    is(scalar(grep { ($_->{path} // '') =~ m{/fake/evil} } reqs()), 0, 'the redirect was not followed');
+    is(scalar(grep { ($_->{path} // '') =~ m{/fake/evil} } fake_requests()), 0, 'the redirect was not followed');
     my $big = '{"pad":"' . ('x' x (1024 * 1024 + 10)) . '"}';
     JumioTest::fake_control('account_create',
         { status => 200, body => $big, content_type => 'application/json', times => 1 });

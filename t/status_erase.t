@@ -4,46 +4,13 @@ use warnings;
 use Apache::Test qw(-withtestmore);
 use lib 't/lib';
 use JumioTest;
-
-my $RUN = sprintf '%x%x', time, $$;
-my $SEQ = 0;
-
-# A user id unique to this run.
-sub new_user { sprintf '%s-%s-%d', shift, $RUN, ++$SEQ }
-
-# Rows matching a query.
-sub count_rows { my @r = db_rows(@_); return scalar @r }
-
-# Recorded fake requests of one endpoint.
-sub reqs { my @r = fake_requests(@_); return @r }
-
-# Assert the JSON error answer of a response.
-sub is_error {
-    my ($res, $status, $code, $name) = @_;
-    is($res->code, $status, "$name: HTTP $status");
-    like($res->header('Content-Type') // '', qr{\Aapplication/json}, "$name: JSON");
-    is($res->header('Cache-Control'), 'no-store', "$name: Cache-Control no-store");
-    is((json_of($res) || {})->{error}, $code, "$name: error $code");
-}
-
-# An intake and a PROCESSED callback for $user; returns the transaction reference.
-sub processed_tx {
-    my ($user) = @_;
-    my $res = intake(token => jwt(sub => $user));
-    my $ref = (json_of($res) || {})->{transactionReference} // '';
-    my ($call) = grep { ($_->{json}{userReference} // '') eq $user } reqs('account_create');
-    my ($token) = (($call || {})->{json}{callbackUrl} // '') =~ /jumio_token=([^&]+)/;
-    my ($tx) = db_rows('SELECT account_id FROM jumio_transactions WHERE workflow_id = ?', $ref);
-    callback({ workflowExecution => { id => $ref, status => 'PROCESSED' },
-               account => { id => $tx->{account_id} } }, query => "jumio_token=$token");
-    return ($ref, $tx->{account_id});
-}
+use JumioTest::Kit;
 
 plan tests => 6, need_module('mod_perl.c');
 
 subtest 'status: JSON health with database, Jumio and counters' => sub {
     fake_reset();
-    my $res = jumio_request(GET => '/jumio/status');
+    my $res = request(GET => '/jumio/status');
     my $before = count_rows('SELECT workflow_id FROM jumio_transactions');
     is($res->code, 200, 'HTTP 200');
     is($res->header('Cache-Control'), 'no-store', 'no-store');
@@ -52,7 +19,7 @@ subtest 'status: JSON health with database, Jumio and counters' => sub {
     is($j->{database}, 'UP', 'database UP');
     is_deeply($j->{jumio}, { status => 'UP' }, "Jumio's health answer");
     is($j->{counters}{transactions}, $before, 'transactions counter matches the database');
-    my @health = reqs('health');
+    my @health = fake_requests('health');
     is(scalar @health, 1, 'one health check request');
     is($health[0]{headers}{accept}, 'application/json', 'health check: Accept');
     is($health[0]{headers}{'user-agent'}, 'mod_jumio-test/1.0 (Example Corp)', 'health check: User-Agent');
@@ -60,7 +27,7 @@ subtest 'status: JSON health with database, Jumio and counters' => sub {
 };
 
 subtest 'status: Prometheus text' => sub {
-    my $res = jumio_request(GET => '/jumio/status', query => 'format=prometheus');
+    my $res = request(GET => '/jumio/status', query => 'format=prometheus');
     is($res->code, 200, 'HTTP 200');
     like($res->header('Content-Type') // '', qr{\Atext/plain}, 'text/plain');
     like($res->content, qr/^jumio_database_up 1$/m, 'jumio_database_up 1');
@@ -69,7 +36,7 @@ subtest 'status: Prometheus text' => sub {
 };
 
 subtest 'status: method other than GET' => sub {
-    my $res = jumio_request(POST => '/jumio/status', body => '{}');
+    my $res = request(POST => '/jumio/status', body => '{}');
     is_error($res, 405, 'method_not_allowed', 'POST status');
     is($res->header('Allow'), 'GET', 'Allow: GET');
 };
@@ -77,12 +44,13 @@ subtest 'status: method other than GET' => sub {
 subtest 'erase: account deleted at Jumio, then every local row' => sub {
     fake_reset();
     my $user = new_user('erase');
-    my ($ref, $aid) = processed_tx($user);
+    my $t = processed_tx(user => $user);
+    my ($ref, $aid) = @$t{qw(ref account)};
     ok(count_rows('SELECT id FROM jumio_callbacks WHERE workflow_id = ?', $ref) >= 1, 'callback logged');
-    my $res = jumio_request(DELETE => '/jumio/erase', token => jwt(sub => $user));
+    my $res = request(DELETE => '/jumio/erase', token => jwt(sub => $user));
     is($res->code, 200, 'HTTP 200') or diag($res->as_string);
     is_deeply(json_of($res), { erased => JSON::PP::true(), transactions => 1 }, 'answer');
-    my @del = reqs('delete_account');
+    my @del = fake_requests('delete_account');
     is(scalar @del, 1, 'one Deletion API call');
     is($del[0]{method}, 'DELETE', 'DELETE');
     is($del[0]{path}, "/fake/retrieval/api/v1/accounts/$aid", 'account path');
@@ -91,16 +59,16 @@ subtest 'erase: account deleted at Jumio, then every local row' => sub {
     is(count_rows('SELECT workflow_id FROM jumio_transactions WHERE user_id = ?', $user), 0, 'transactions gone');
     is(count_rows('SELECT user_id FROM jumio_accounts WHERE user_id = ?', $user), 0, 'account gone');
     is(count_rows('SELECT id FROM jumio_callbacks WHERE workflow_id = ?', $ref), 0, 'callbacks gone');
-    my $again = jumio_request(DELETE => '/jumio/erase', token => jwt(sub => $user));
+    my $again = request(DELETE => '/jumio/erase', token => jwt(sub => $user));
     is_error($again, 404, 'not_found', 'second erase');
 };
 
 subtest 'erase: Jumio failure keeps every local row' => sub {
     fake_reset();
     my $user = new_user('erasefail');
-    my ($ref) = processed_tx($user);
+    processed_tx(user => $user);
     fake_control('delete_account', { status => 500, body => 'oops' });
-    my $res = jumio_request(DELETE => '/jumio/erase', token => jwt(sub => $user));
+    my $res = request(DELETE => '/jumio/erase', token => jwt(sub => $user));
     is_error($res, 502, 'upstream_error', 'Deletion API 500');
     is(count_rows('SELECT workflow_id FROM jumio_transactions WHERE user_id = ?', $user), 1, 'transaction kept');
     is(count_rows('SELECT user_id FROM jumio_accounts WHERE user_id = ?', $user), 1, 'account kept');
@@ -109,13 +77,13 @@ subtest 'erase: Jumio failure keeps every local row' => sub {
 
 subtest 'erase: errors' => sub {
     fake_reset();
-    is_error(jumio_request(DELETE => '/jumio/erase', token => undef), 401, 'invalid_token', 'no token');
-    is(jumio_request(DELETE => '/jumio/erase', token => undef)->header('WWW-Authenticate'),
+    is_error(request(DELETE => '/jumio/erase', token => undef), 401, 'invalid_token', 'no token');
+    is(request(DELETE => '/jumio/erase', token => undef)->header('WWW-Authenticate'),
        'Bearer error="invalid_token"', 'WWW-Authenticate');
-    my $get = jumio_request(GET => '/jumio/erase', token => jwt(sub => new_user('x')));
+    my $get = request(GET => '/jumio/erase', token => jwt(sub => new_user('x')));
     is_error($get, 405, 'method_not_allowed', 'GET erase');
     is($get->header('Allow'), 'DELETE', 'Allow: DELETE');
-    is_error(jumio_request(DELETE => '/jumio/erase', token => jwt(sub => new_user('nobody'))), 404,
+    is_error(request(DELETE => '/jumio/erase', token => jwt(sub => new_user('nobody'))), 404,
              'not_found', 'user without anything stored');
-    is(scalar(reqs('delete_account')), 0, 'nothing sent to Jumio');
+    is(scalar(fake_requests('delete_account')), 0, 'nothing sent to Jumio');
 };

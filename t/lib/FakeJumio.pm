@@ -34,11 +34,11 @@ use Digest::SHA ();
 use Encode ();
 use Fcntl qw(:flock);
 use JSON::PP ();
-use MIME::Base64 qw(decode_base64 encode_base64);
+use MIME::Base64 qw(decode_base64);
 use POSIX ();
 use Time::HiRes ();
 
-use FakeJumio::State;
+use FakeJumio::State qw(random_bytes b64url uuid_v4);
 
 our $CLIENT_ID      = 'test-client';
 our $CLIENT_SECRET  = 'test-secret-value';
@@ -60,7 +60,7 @@ my %ACCOUNT_KEYS = map { $_ => 1 }
     qw(customerInternalReference workflowDefinition userReference reportingCriteria callbackUrl
        tokenLifetime web);
 
-my $JSON = JSON::PP->new->utf8->canonical->allow_nonref;
+my $JSON = FakeJumio::State->json;
 
 # ======================================================================
 # handler
@@ -557,7 +557,7 @@ sub do_token {
 
 sub do_account_create {
     my ($state, $req) = @_;
-    my $aid = uuid();
+    my $aid = uuid_v4();
     my $acc = { id => $aid, created_at => time, workflows => [], credentials => [] };
     return new_workflow($state, $req, $acc);
 }
@@ -573,8 +573,8 @@ sub new_workflow {
     my ($state, $req, $acc) = @_;
     my $j = $req->{json};
     my $key = $j->{workflowDefinition}{key} + 0;
-    my $wid = uuid();
-    my @creds = map { { id => uuid(), category => $_, allowedChannels => [qw(WEB API SDK)] } }
+    my $wid = uuid_v4();
+    my @creds = map { { id => uuid_v4(), category => $_, allowedChannels => [qw(WEB API SDK)] } }
         @{ $WORKFLOW_CREDENTIALS{$key} || ['ID'] };
     my $locale = ref $j->{web} eq 'HASH' && $j->{web}{locale} ? $j->{web}{locale} : 'en';
     # scripts/demo sets JUMIO_FAKE_WEB_BASE so the link opens FakeJumioWeb's journey page
@@ -738,33 +738,7 @@ sub default_details {
 # small helpers
 # ======================================================================
 
-sub random_bytes {
-    my ($n) = @_;
-    open(my $fh, '<:raw', '/dev/urandom') or die "FakeJumio: /dev/urandom: $!\n";
-    my $got = read($fh, my $buf, $n);
-    close $fh;
-    die "FakeJumio: short read from /dev/urandom\n" unless $got && $got == $n;
-    return $buf;
-}
-
-sub b64url {
-    my ($s) = @_;
-    my $b = encode_base64($s, '');
-    $b =~ tr{+/}{-_};
-    $b =~ s/=+\z//;
-    return $b;
-}
-
 sub random_token { b64url(random_bytes($_[0])) }
-
-sub uuid {
-    my @b = unpack 'C16', random_bytes(16);
-    $b[6] = ($b[6] & 0x0f) | 0x40;
-    $b[8] = ($b[8] & 0x3f) | 0x80;
-    my $h = unpack 'H*', pack 'C16', @b;
-    return join '-', substr($h, 0, 8), substr($h, 8, 4), substr($h, 12, 4), substr($h, 16, 4),
-        substr($h, 20, 12);
-}
 
 sub timestamp {
     my ($t) = @_;

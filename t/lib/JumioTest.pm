@@ -1,8 +1,9 @@
 package JumioTest;
 
 # Helpers for the Apache::Test suite of mod_jumio (see t/README.md):
-# JWTs, the fake Jumio's state (FakeJumio::State), the module's SQLite database, and
-# request wrappers for the module's handlers.
+# JWTs, the fake Jumio's state (FakeJumio::State), the module's database, requests to the
+# module's handlers, extra httpd instances (JumioTest::Httpd).  The checks and transaction
+# helpers the test files share are in JumioTest::Kit, on top of these.
 
 use strict;
 use warnings;
@@ -14,21 +15,21 @@ use Fcntl qw(:flock);
 use File::Basename qw(dirname);
 use File::Spec ();
 use File::Temp ();
-use JSON::PP ();
-use MIME::Base64 qw(encode_base64);
+use Time::HiRes ();
 
 use Apache::Test ();
 use Apache::TestRequest ();
 use HTTP::Request ();
+use LWP::UserAgent ();
 
-use FakeJumio::State;
+use FakeJumio::State qw(b64url uuid_v4);
 
 our @EXPORT = qw(
-    jwt jwt_alg
+    jwt jwt_alg uuid_v4
     fake_reset fake_requests fake_control fake_workflow fake_set_workflow
     db_rows db_is_mysql db_connect
-    intake poll callback json_of
-    fake_dir fake_revoke_tokens jumio_request key_file
+    request intake poll callback json_of keep_alive_ua wait_until
+    fake_dir fake_revoke_tokens key_file
     jwk fake_set_jwks
     extra_httpd
 );
@@ -37,7 +38,7 @@ our @EXPORT_OK = qw(ensure_keys b64url $JWT_SECRET $USER_AGENT);
 our $JWT_SECRET = 'test-jwt-secret-0123456789abcdef';
 our $USER_AGENT = 'mod_jumio-test/1.0 (Example Corp)';
 
-my $JSON = JSON::PP->new->utf8->canonical->allow_nonref;
+my $JSON = FakeJumio::State->json;
 my $T_DIR = File::Spec->rel2abs(File::Spec->catdir(dirname(__FILE__), File::Spec->updir));
 
 # ======================================================================
@@ -67,14 +68,6 @@ sub jwt_alg {
     delete $h{$_} for grep { !defined $h{$_} } keys %h;
     my $input = b64url($JSON->encode(\%h)) . '.' . b64url($JSON->encode(\%c));
     return "$input." . b64url(_sign($alg, $key, $input));
-}
-
-sub b64url {
-    my ($s) = @_;
-    my $b = encode_base64($s, '');
-    $b =~ tr{+/}{-_};
-    $b =~ s/=+\z//;
-    return $b;
 }
 
 my %EC_KEY  = (ES256 => 'ec256_private', ES384 => 'ec384_private', ES512 => 'ec521_private');
@@ -335,18 +328,23 @@ sub fake_set_jwks {
 # the DBDParams of one (scripts/test's second pass), else SQLite t/logs/jumio.db.
 sub db_is_mysql { return $ENV{JUMIO_TEST_MYSQL} ? 1 : 0 }
 
-# A DBI handle on the module's database.
+# A DBI handle on a database as mod_dbd names it: db_connect('sqlite3', $file) or
+# db_connect('mysql', $dbd_params); without arguments the test server's database.  An SQLite
+# file that does not exist (yet) is not created: "... does not exist (yet)".
 sub db_connect {
+    my ($driver, $params) = @_;
+    ($driver, $params) = db_is_mysql() ? ('mysql', $ENV{JUMIO_TEST_MYSQL})
+                                       : ('sqlite3', Apache::Test::vars('t_logs') . '/jumio.db')
+        unless defined $driver;
     require DBI;
-    if (my $p = $ENV{JUMIO_TEST_MYSQL}) {
-        my %p = map { split /=/, $_, 2 } split ' ', $p;
+    if ($driver eq 'mysql') {
+        my %p = map { split /=/, $_, 2 } split ' ', $params;
         return DBI->connect("dbi:MariaDB:database=$p{dbname};host=$p{host};port=$p{port}",
                             $p{user}, $p{pass}, { RaiseError => 1, PrintError => 0, AutoCommit => 1 });
     }
     require DBD::SQLite::Constants;
-    my $db = Apache::Test::vars('t_logs') . '/jumio.db';
-    croak "db_rows: $db does not exist (yet)" unless -e $db;
-    my $dbh = DBI->connect("dbi:SQLite:dbname=$db", '', '', {
+    croak "db_rows: $params does not exist (yet)" unless -e $params;
+    my $dbh = DBI->connect("dbi:SQLite:dbname=$params", '', '', {
         RaiseError => 1, PrintError => 0, AutoCommit => 1,
         sqlite_open_flags => DBD::SQLite::Constants::SQLITE_OPEN_READWRITE(),
     });
@@ -355,22 +353,37 @@ sub db_connect {
 }
 
 # Rows (hashrefs) of $sql on the module's database; a statement without result columns (UPDATE,
-# DELETE) is executed and gives no rows.  List context: the rows; scalar context: an array
-# reference.
+# DELETE) is executed and gives no rows.  Dies when the database does not exist yet.  List
+# context: the rows; scalar context: an array reference.
 sub db_rows {
-    my ($sql, @bind) = @_;
-    my $dbh = db_connect();
-    my $sth = $dbh->prepare($sql);
-    $sth->execute(@bind);
-    my @rows;
-    if ($sth->{NUM_OF_FIELDS}) {
-        while (my $row = $sth->fetchrow_hashref) {
-            push @rows, {%$row};
-        }
-    }
-    $sth->finish;
-    $dbh->disconnect;
+    my @rows = select_rows({}, @_);
     return wantarray ? @rows : \@rows;
+}
+
+# select_rows(\%db, $sql, @bind): the rows of $sql on db_connect(@db{qw(driver params)}) (the
+# test server's database without them); with absent_ok => 1 an absent database or table
+# gives no rows instead of dying (the module makes them on its first request).
+sub select_rows {
+    my ($db, $sql, @bind) = @_;
+    my @rows = eval {
+        my $dbh = db_connect(@$db{qw(driver params)});
+        my $sth = $dbh->prepare($sql);
+        $sth->execute(@bind);
+        my @r;
+        if ($sth->{NUM_OF_FIELDS}) {
+            while (my $row = $sth->fetchrow_hashref) {
+                push @r, {%$row};
+            }
+        }
+        $sth->finish;
+        $dbh->disconnect;
+        @r;
+    };
+    if ($@) {
+        return () if $db->{absent_ok} && $@ =~ /no such table|doesn't exist|does not exist \(yet\)/i;
+        die $@;
+    }
+    return @rows;
 }
 
 # ======================================================================
@@ -402,63 +415,76 @@ sub extra_httpd {
 # requests
 # ======================================================================
 
-# jumio_request($method, $path, %opts) -> HTTP::Response.  Options:
-#   token => JWT (Authorization: Bearer; undef: no header), user/password => Basic auth,
-#   body => string or hashref (JSON, or with form => 1 dotted-key urlencoded),
-#   content_type => ... (default from the body; explicit undef: none), headers => {...},
-#   query => 'a=b' (appended to the path), ua => an LWP::UserAgent of your own (e.g. with
-#   keep_alive, to stay on one httpd child).
-sub jumio_request {
+# request($method, $path, %opts) -> HTTP::Response: one request to the test server (the
+# virtual host of Apache::TestRequest::module), to base => another server's URL, or to $path
+# when it is a URL.  Options:
+#   user => $id     Authorization: Bearer <a valid HS256 JWT for $id> (jwt(), 10 minutes)
+#   token => $jwt   Authorization: Bearer $jwt (undef: no header)
+#   auth => $value  Authorization as it is (e.g. "Basic ..."; before user and token)
+#   headers         [name => value, ...] or {name => value}
+#   body            a string, sent as it is (no Content-Type unless given); or a hashref:
+#                   JSON (form => 1: dotted-key urlencoded) with its Content-Type
+#   content_type    the Content-Type (undef: none), unless headers has one
+#   chunked         [pieces]: the body sent with chunked transfer encoding
+#   query           'a=b', appended to the path
+#   ua              an LWP::UserAgent of your own (keep_alive_ua(): to stay on one httpd
+#                   child); else a new one per request (no keep-alive, no redirects)
+sub request {
     my ($method, $path, %o) = @_;
-    my @h;
-    if (defined $o{user}) {
-        my $pw = defined $o{password} ? $o{password} : '';
-        push @h, Authorization => 'Basic ' . encode_base64("$o{user}:$pw", '');
-    }
-    elsif (defined $o{token}) {
-        push @h, Authorization => "Bearer $o{token}";
-    }
+    my @h = ref $o{headers} eq 'HASH' ? %{ $o{headers} } : @{ $o{headers} || [] };
+    my $auth = $o{auth} // (defined $o{user}  ? 'Bearer ' . jwt(sub => $o{user}, exp => time + 600)
+                          : defined $o{token} ? "Bearer $o{token}" : undef);
+    unshift @h, Authorization => $auth if defined $auth;
     my $body = $o{body};
     my $ct;
     if (ref $body) {
         $ct = $o{form} ? 'application/x-www-form-urlencoded' : 'application/json';
         $body = $o{form} ? form_encode($body) : $JSON->encode($body);
     }
-    elsif (defined $body && length $body) {
-        $ct = 'application/json';
+    elsif (defined $body) {
         utf8::encode($body) if utf8::is_utf8($body);
     }
     $ct = $o{content_type} if exists $o{content_type};
-    push @h, 'Content-Type' => $ct if defined $ct;
-    push @h, %{ $o{headers} } if ref $o{headers} eq 'HASH';
-    if (defined $o{query} && length $o{query}) {
-        $path .= ($path =~ /\?/ ? '&' : '?') . $o{query};
+    push @h, 'Content-Type' => $ct
+        if defined $ct && !grep { lc $h[$_] eq 'content-type' } grep { $_ % 2 == 0 } 0 .. $#h;
+    $path .= ($path =~ /\?/ ? '&' : '?') . $o{query} if defined $o{query} && length $o{query};
+    my $url = $path =~ m{\A\w+://} ? $path
+            : defined $o{base}      ? "$o{base}$path" : Apache::TestRequest::resolve_url($path);
+    my $req;
+    if ($o{chunked}) {
+        my @pieces = @{ $o{chunked} };
+        $req = HTTP::Request->new($method => $url, \@h, sub { shift @pieces });
     }
-    $body = '' unless defined $body;
-    my $req = HTTP::Request->new($method, Apache::TestRequest::resolve_url($path), \@h, $body);
-    $req->header('Content-Length' => length $body) if length $body || $method =~ /\A(?:POST|PUT)\z/;
-    my $ua = $o{ua} || Apache::TestRequest::user_agent();
+    else {
+        $req = HTTP::Request->new($method => $url, \@h, $body);
+        $req->header('Content-Length' => length($body // ''))
+            if defined $body || $method =~ /\A(?:POST|PUT)\z/;
+    }
+    my $ua = $o{ua} || LWP::UserAgent->new(timeout => 60, max_redirect => 0, keep_alive => 0);
     return $ua->request($req);
 }
 
-# intake(%opts): POST /jumio/intake with a default jwt() unless token (or user) is given.
+# A client that keeps its connection: the requests sent with it stay on one httpd child.
+sub keep_alive_ua { LWP::UserAgent->new(timeout => 60, max_redirect => 0, keep_alive => 1) }
+
+# intake(%opts): POST /jumio/intake with a default jwt() unless token, user or auth is given.
 sub intake {
     my (%o) = @_;
-    $o{token} = jwt() unless exists $o{token} || defined $o{user};
+    $o{token} = jwt() unless exists $o{token} || defined $o{user} || defined $o{auth};
     my $method = delete $o{method} || 'POST';
     my $path   = delete $o{path}   || '/jumio/intake';
-    return jumio_request($method, $path, %o);
+    return request($method, $path, %o);
 }
 
 # poll($ref, %opts): GET /jumio/poll with X-Transaction-Reference: $ref (none when undef).
 sub poll {
     my ($ref, %o) = @_;
-    $o{token} = jwt() unless exists $o{token} || defined $o{user};
+    $o{token} = jwt() unless exists $o{token} || defined $o{user} || defined $o{auth};
     my $method = delete $o{method} || 'GET';
     my $path   = delete $o{path}   || '/jumio/poll';
-    $o{headers} = { %{ $o{headers} || {} },
-                    (defined $ref ? ('X-Transaction-Reference' => $ref) : ()) };
-    return jumio_request($method, $path, %o);
+    $o{headers} = [ ref $o{headers} eq 'HASH' ? %{ $o{headers} } : @{ $o{headers} || [] },
+                    (defined $ref ? ('X-Transaction-Reference' => $ref) : ()) ];
+    return request($method, $path, %o);
 }
 
 # callback($body, %opts): POST /jumio/callback as Jumio would (no Authorization).
@@ -466,7 +492,7 @@ sub callback {
     my ($body, %o) = @_;
     my $method = delete $o{method} || 'POST';
     my $path   = delete $o{path}   || '/jumio/callback';
-    return jumio_request($method, $path, %o, body => $body);
+    return request($method, $path, %o, body => $body);
 }
 
 # Decoded JSON of a response's body, undef when it is not JSON.
@@ -506,6 +532,22 @@ sub _pct {
     utf8::encode($s) if utf8::is_utf8($s);
     $s =~ s/([^A-Za-z0-9\-._~])/sprintf('%%%02X', ord $1)/ge;
     return $s;
+}
+
+# ======================================================================
+# waiting
+# ======================================================================
+
+# Calls $cond every $step seconds (default 0.1) until it is true or $secs pass; its last value.
+sub wait_until {
+    my ($secs, $cond, $step) = @_;
+    my $until = Time::HiRes::time() + $secs;
+    while (Time::HiRes::time() < $until) {
+        my $v = $cond->();
+        return $v if $v;
+        Time::HiRes::sleep($step // 0.1);
+    }
+    return $cond->();
 }
 
 1;

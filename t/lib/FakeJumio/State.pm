@@ -4,6 +4,8 @@ package FakeJumio::State;
 # httpd child) and the test helpers (JumioTest.pm, in the test process).  Pure Perl: no
 # Apache2::* modules, so it loads outside httpd too.
 #
+# Also the small helpers both sides use: random_bytes, b64url, uuid_v4 (importable).
+#
 # Layout of the state directory:
 #   .lock                  flock'ed around every read-modify-write
 #   seq                    last request sequence number
@@ -16,9 +18,13 @@ package FakeJumio::State;
 use strict;
 use warnings;
 
+use Exporter 'import';
 use Fcntl qw(:flock O_RDONLY O_WRONLY O_CREAT O_APPEND);
 use File::Path qw(make_path remove_tree);
 use JSON::PP ();
+use MIME::Base64 qw(encode_base64);
+
+our @EXPORT_OK = qw(random_bytes b64url uuid_v4);
 
 my $JSON = JSON::PP->new->utf8->canonical->allow_nonref;
 
@@ -100,6 +106,34 @@ sub write_json {
 sub safe_id {
     my ($id) = @_;
     return defined $id && $id =~ /\A[A-Za-z0-9_-]{1,200}\z/;
+}
+
+sub random_bytes {
+    my ($n) = @_;
+    open(my $fh, '<:raw', '/dev/urandom') or die "FakeJumio: /dev/urandom: $!\n";
+    my $got = read($fh, my $buf, $n);
+    close $fh;
+    die "FakeJumio: short read from /dev/urandom\n" unless $got && $got == $n;
+    return $buf;
+}
+
+# base64url without padding (RFC 7515), as in JWTs and tokens.
+sub b64url {
+    my ($s) = @_;
+    my $b = encode_base64($s, '');
+    $b =~ tr{+/}{-_};
+    $b =~ s/=+\z//;
+    return $b;
+}
+
+# A random (version 4) UUID in lower case.
+sub uuid_v4 {
+    my @b = unpack 'C16', random_bytes(16);
+    $b[6] = ($b[6] & 0x0f) | 0x40;
+    $b[8] = ($b[8] & 0x3f) | 0x80;
+    my $h = unpack 'H*', pack 'C16', @b;
+    return join '-', substr($h, 0, 8), substr($h, 8, 4), substr($h, 12, 4), substr($h, 16, 4),
+        substr($h, 20, 12);
 }
 
 # ---- requests ----

@@ -43,12 +43,11 @@ use File::Path qw(make_path remove_tree);
 use File::Spec ();
 use IO::Socket::INET ();
 use POSIX ();
-use Time::HiRes ();
+
+use JumioTest ();
 
 our $HTTPD   = '/usr/sbin/apache2';
 our $MODULES = '/usr/lib/apache2/modules';
-our $JWT_SECRET = 'test-jwt-secret-0123456789abcdef';
-our $USER_AGENT = 'mod_jumio-test/1.0 (Example Corp)';
 
 my %LIVE;    # "$obj" => $obj, stopped at END by the process that started them
 
@@ -191,10 +190,10 @@ sub jumio_conf {
         'JumioAuth oauth2',
         'JumioClientId test-client',
         "JumioClientSecret file:$t/conf/client_secret.txt",
-        "JumioUserAgent \"$USER_AGENT\"",
+        "JumioUserAgent \"$JumioTest::USER_AGENT\"",
         "JumioTimeout $self->{timeout}",
         'JumioJWTAlgorithm HS256',
-        "JumioJWTKey $JWT_SECRET",
+        "JumioJWTKey $JumioTest::JWT_SECRET",
         'JumioCallbackSigning on',
         "JumioBackgroundInterval $self->{background}",
     );
@@ -256,15 +255,8 @@ sub answers {
     return 1;
 }
 
-sub _wait_for {
-    my ($secs, $cond) = @_;
-    my $until = Time::HiRes::time() + $secs;
-    while (Time::HiRes::time() < $until) {
-        return 1 if $cond->();
-        Time::HiRes::sleep(0.05);
-    }
-    return $cond->() ? 1 : 0;
-}
+# JumioTest::wait_until, checking every 0.05 s.
+sub _wait_for { my ($secs, $cond) = @_; return JumioTest::wait_until($secs, $cond, 0.05) }
 
 sub _httpd {
     my ($self, $verb) = @_;
@@ -371,40 +363,13 @@ sub crashes {
 }
 
 # A DBI handle on this server's database (SQLite file, or MySQL/MariaDB from dbd_params).
-sub dbh {
-    my ($self) = @_;
-    require DBI;
-    if ($self->{dbd_driver} eq 'mysql') {
-        my %p = map { split /=/, $_, 2 } split ' ', $self->{dbd_params};
-        return DBI->connect("dbi:MariaDB:database=$p{dbname};host=$p{host};port=$p{port}",
-                            $p{user}, $p{pass}, { RaiseError => 1, PrintError => 0, AutoCommit => 1 });
-    }
-    croak "db of '$self->{name}': $self->{dbd_params} does not exist (yet)" unless -e $self->{dbd_params};
-    my $dbh = DBI->connect("dbi:SQLite:dbname=$self->{dbd_params}", '', '',
-                           { RaiseError => 1, PrintError => 0, AutoCommit => 1 });
-    $dbh->sqlite_busy_timeout(10_000);
-    return $dbh;
-}
+sub dbh { JumioTest::db_connect($_[0]{dbd_driver}, $_[0]{dbd_params}) }
 
 # Rows (hashrefs) of $sql on this server's database; an absent table or database gives none.
 sub db_rows {
     my ($self, $sql, @bind) = @_;
-    my @rows = eval {
-        my $dbh = $self->dbh;
-        my $sth = $dbh->prepare($sql);
-        $sth->execute(@bind);
-        my @r;
-        if ($sth->{NUM_OF_FIELDS}) {
-            while (my $row = $sth->fetchrow_hashref) { push @r, {%$row} }
-        }
-        $sth->finish;
-        $dbh->disconnect;
-        @r;
-    };
-    if ($@) {
-        return () if $@ =~ /no such table|doesn't exist|does not exist \(yet\)/i;
-        die $@;
-    }
+    my @rows = JumioTest::select_rows({ driver => $self->{dbd_driver}, params => $self->{dbd_params},
+                                        absent_ok => 1 }, $sql, @bind);
     return wantarray ? @rows : \@rows;
 }
 
