@@ -1,5 +1,5 @@
 # t/callback.t - jumio-callback: JSON and form bodies, validation, signed callback URLs, status order.
-# Asserts the contract of SPEC §2-§4 as docs/DESIGN.md details it; see t/README.md for the fake Jumio.
+# Asserts the behaviour docs/DESIGN.md describes; see t/README.md for the fake Jumio.
 use strict;
 use warnings;
 

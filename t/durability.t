@@ -1,4 +1,4 @@
-# t/durability.t - durability (issue 4, SPEC §6): duplicate, reordered and concurrent
+# t/durability.t - durability (README "Failure behaviour"): duplicate, reordered and concurrent
 # callbacks on different children; a locked, unwritable or fresh database (503 unavailable,
 # nothing half-written, no crash); acknowledged writes surviving a hard kill of httpd.
 use strict;

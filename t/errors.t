@@ -1,5 +1,5 @@
 # t/errors.t - errors common to the handlers: JWT (401), methods (405), content types (415), sizes (413), JSON (400).
-# Asserts the contract of SPEC §2-§4 as docs/DESIGN.md details it; see t/README.md for the fake Jumio.
+# Asserts the behaviour docs/DESIGN.md describes; see t/README.md for the fake Jumio.
 use strict;
 use warnings;
 

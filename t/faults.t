@@ -1,4 +1,4 @@
-# t/faults.t - Jumio faults on every call the module makes (SPEC §3, issue 4): token,
+# t/faults.t - Jumio faults on every call the module makes (docs/DESIGN.md "Error answers", README "Failure behaviour"): token,
 # account update (PUT), status and details (through poll), and Jumio unreachable
 # (connection refused, through extra httpd instances whose endpoint is a closed port).
 # t/intake.t already covers account_create 4xx/5xx/garbage/429/timeout/401 and token

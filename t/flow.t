@@ -1,5 +1,5 @@
 # t/flow.t - end to end: intake -> callback -> poll; PUT on later intakes; PUT 404 fallback; workflow 9.
-# Asserts the contract of SPEC §2-§4 as docs/DESIGN.md details it; see t/README.md for the fake Jumio.
+# Asserts the behaviour docs/DESIGN.md describes; see t/README.md for the fake Jumio.
 use strict;
 use warnings;
 

@@ -1,5 +1,5 @@
 # t/intake.t - jumio-intake: what is sent to Jumio, what is stored and answered, Jumio's faults.
-# Asserts the contract of SPEC §2-§4 as docs/DESIGN.md details it; see t/README.md for the fake Jumio.
+# Asserts the behaviour docs/DESIGN.md describes; see t/README.md for the fake Jumio.
 use strict;
 use warnings;
 

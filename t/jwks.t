@@ -1,4 +1,4 @@
-# t/jwks.t - JumioJWTKey jwks:<url> (SPEC §4): keys from the fake identity provider's JWKS
+# t/jwks.t - JumioJWTKey jwks:<url> (README "Directives"): keys from the fake identity provider's JWKS
 # document (GET /fake/idp/jwks, endpoint name jwks), chosen by kid, cached, re-read for an
 # unknown kid at most once a minute. Virtual hosts jwt_jwks (RS256) and jwt_jwks_es (ES256) of
 # t/conf/extra.conf.in, both with JumioJWTIssuer https://idp.example and JumioJWTAudience

@@ -1,4 +1,4 @@
-# t/jwt.t - server-scope JWT variants with PEM public keys (SPEC §4): the virtual hosts
+# t/jwt.t - server-scope JWT variants with PEM public keys (README "Directives"): the virtual hosts
 # jwt_rs256 (RS256, t/keys/rsa_public.pem) and jwt_es256 (ES256, t/keys/ec256_public.pem) of
 # t/conf/extra.conf.in. Good tokens reach Jumio; a foreign algorithm, alg none, RS->HS key
 # confusion, a wrong key, bad times or a missing user claim give 401 invalid_token with

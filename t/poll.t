@@ -1,5 +1,5 @@
 # t/poll.t - jumio-poll: ownership, answers per status, details fetched once, decisions, JumioPollData, remote-user.
-# Asserts the contract of SPEC §2-§4 as docs/DESIGN.md details it; see t/README.md for the fake Jumio.
+# Asserts the behaviour docs/DESIGN.md describes; see t/README.md for the fake Jumio.
 use strict;
 use warnings;
 
@@ -184,7 +184,7 @@ push @subtests, ['retrieval failure: done false, a later poll succeeds' => sub {
     is(scalar(tx_calls($t, 'details', with_stale => 1)), scalar(@det), 'no further details request');
 }];
 
-# Decision derivation (SPEC §2, DESIGN.md): top-level decision.type wins, else from capabilities.
+# Decision derivation (docs/DESIGN.md "Decisions"): top-level decision.type wins, else from capabilities.
 my @decisions = (
     [ 'a REJECTED capability',        { usability => ['PASSED'], imageChecks => ['PASSED'], liveness => ['REJECTED'] }, undef,
       'REJECTED', { usability => 'PASSED', imageChecks => 'PASSED', liveness => 'REJECTED' } ],

@@ -2,7 +2,7 @@ package JumioTest::Kit;
 
 # The helpers the test files share, on top of JumioTest.pm: user ids, the module's database
 # as rows, transactions started and followed through the fake Jumio (on the test server or
-# an extra httpd, JumioTest::Httpd), and checks of the module's answers exactly as SPEC §2
+# an extra httpd, JumioTest::Httpd), and checks of the module's answers exactly as docs/DESIGN.md
 # and docs/DESIGN.md say.  See t/README.md.
 
 use strict;
@@ -131,7 +131,7 @@ sub json_answer {
     return $d;
 }
 
-# An error answer exactly as SPEC §2 / DESIGN.md say.
+# An error answer exactly as docs/DESIGN.md "Error answers" says.
 sub is_error {
     my ($res, $status, $code, $name) = @_;
     is($res->code, $status, "$name: HTTP $status")
@@ -255,7 +255,7 @@ sub poll_answer {
     return json_answer($res, $name);
 }
 
-# Polls until done (details may be in flight in the background task: SPEC allows
+# Polls until done (details may be in flight in the background task: the design allows
 # {done: false, status: PROCESSED} meanwhile); every answer is checked.  %o: as poll_tx.
 sub poll_until_done {
     my ($t, $name, %o) = @_;
