@@ -15,11 +15,11 @@
 
 #define JUMIO_SRV(name, fn, how, help) AP_INIT_##how(name, fn, NULL, RSRC_CONF, help)
 #define JUMIO_DIR(name, fn, how, help) AP_INIT_##how(name, fn, NULL, RSRC_CONF | ACCESS_CONF, help)
-#define JUMIO_SRV_FIELD(name, field, fn, help) \
+#define JUMIO_SRV_FIELD(name, field, fn, help)                                                     \
     AP_INIT_TAKE1(name, fn, (void *)APR_OFFSETOF(jumio_srv_cfg_t, field), RSRC_CONF, help)
-#define JUMIO_DIR_FIELD(name, field, fn, help) \
-    AP_INIT_TAKE1(name, fn, (void *)APR_OFFSETOF(jumio_dir_cfg_t, field), \
-                  RSRC_CONF | ACCESS_CONF, help)
+#define JUMIO_DIR_FIELD(name, field, fn, help)                                                     \
+    AP_INIT_TAKE1(name, fn, (void *)APR_OFFSETOF(jumio_dir_cfg_t, field), RSRC_CONF | ACCESS_CONF, \
+                  help)
 
 static const command_rec jumio_cmds[] = {
     /* server scope */
@@ -55,7 +55,8 @@ static const command_rec jumio_cmds[] = {
                     "HMAC key for JumioUserReference hmac"),
     /* directory scope */
     JUMIO_DIR("JumioWorkflowKey", jumio_config_set_workflow_key, TAKE1, "workflow definition key"),
-    JUMIO_DIR("JumioIdTypes", jumio_config_add_id_type, ITERATE, "ID_CARD DRIVING_LICENSE PASSPORT VISA"),
+    JUMIO_DIR("JumioIdTypes", jumio_config_add_id_type, ITERATE,
+              "ID_CARD DRIVING_LICENSE PASSPORT VISA"),
     JUMIO_DIR("JumioIdCountries", jumio_config_add_country, ITERATE, "ISO 3166-1 alpha-3 codes"),
     JUMIO_DIR("JumioFacemapTypes", jumio_config_add_facemap, ITERATE,
               "IPROOV_STANDARD IPROOV_PREMIUM JUMIO_STANDARD"),
@@ -144,13 +145,7 @@ static void jumio_register_hooks(apr_pool_t *p)
     ap_hook_handler(jumio_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
-AP_DECLARE_MODULE(jumio) = {
-    STANDARD20_MODULE_STUFF,
-    jumio_config_dir_create,
-    jumio_config_dir_merge,
-    jumio_config_srv_create,
-    jumio_config_srv_merge,
-    jumio_cmds,
-    jumio_register_hooks,
-    AP_MODULE_FLAG_NONE
-};
+AP_DECLARE_MODULE(jumio) = { STANDARD20_MODULE_STUFF, jumio_config_dir_create,
+                             jumio_config_dir_merge,  jumio_config_srv_create,
+                             jumio_config_srv_merge,  jumio_cmds,
+                             jumio_register_hooks,    AP_MODULE_FLAG_NONE };

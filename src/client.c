@@ -112,8 +112,11 @@ static size_t jumio_client_on_header(char *ptr, size_t size, size_t n, void *ud)
     return len;
 }
 
-#define JUMIO_SETOPT(h, opt, val) \
-    do { if ((rc = curl_easy_setopt(h, opt, val)) != CURLE_OK) goto end; } while (0)
+#define JUMIO_SETOPT(h, opt, val)                                                                  \
+    do {                                                                                           \
+        if ((rc = curl_easy_setopt(h, opt, val)) != CURLE_OK)                                      \
+            goto end;                                                                              \
+    } while (0)
 
 /* Apply the request's options to a handle; CURLE_OK or the failing setopt's code. */
 static CURLcode jumio_client_setup(jumio_ctx_t *c, CURL *h, const jumio_client_req_t *q,
@@ -132,7 +135,8 @@ static CURLcode jumio_client_setup(jumio_ctx_t *c, CURL *h, const jumio_client_r
     JUMIO_SETOPT(h, CURLOPT_SSL_VERIFYPEER, 1L);
     JUMIO_SETOPT(h, CURLOPT_SSL_VERIFYHOST, 2L);
     JUMIO_SETOPT(h, CURLOPT_TCP_KEEPALIVE, 1L);
-    JUMIO_SETOPT(h, CURLOPT_USERAGENT, sc->user_agent ? sc->user_agent : "mod_jumio/" JUMIO_VERSION);
+    JUMIO_SETOPT(h, CURLOPT_USERAGENT,
+                 sc->user_agent ? sc->user_agent : "mod_jumio/" JUMIO_VERSION);
     JUMIO_SETOPT(h, CURLOPT_HTTPHEADER, hdrs);
     JUMIO_SETOPT(h, CURLOPT_WRITEFUNCTION, jumio_client_on_body);
     JUMIO_SETOPT(h, CURLOPT_WRITEDATA, k);
@@ -189,8 +193,8 @@ static CURLcode jumio_client_perform(jumio_ctx_t *c, const jumio_client_req_t *q
     if (rc == CURLE_OK)
         rc = curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
     if (rc != CURLE_OK)
-        jumio_log(c, APLOG_ERR, 0, "mod_jumio: %s %s failed: %s%s", q->method,
-                      q->url, curl_easy_strerror(rc), k->overflow ? " (answer too large)" : "");
+        jumio_log(c, APLOG_ERR, 0, "mod_jumio: %s %s failed: %s%s", q->method, q->url,
+                  curl_easy_strerror(rc), k->overflow ? " (answer too large)" : "");
     if (h)
         jumio_client_handle_put(h);
     curl_slist_free_all(hdrs);
@@ -201,9 +205,14 @@ static CURLcode jumio_client_perform(jumio_ctx_t *c, const jumio_client_req_t *q
 static jumio_up_e jumio_client_token_fetch(jumio_ctx_t *c, jumio_srv_cfg_t *sc,
                                            jumio_token_cache_t *tc, const char **retry_after)
 {
-    jumio_client_req_t q = { "POST", NULL, NULL, "application/x-www-form-urlencoded",
-                             sc->client_id, sc->client_secret,
-                             "grant_type=client_credentials", 29 };
+    jumio_client_req_t q = { "POST",
+                             NULL,
+                             NULL,
+                             "application/x-www-form-urlencoded",
+                             sc->client_id,
+                             sc->client_secret,
+                             "grant_type=client_credentials",
+                             29 };
     jumio_client_sink_t k;
     json_t *ans, *tok, *exp;
     long status;
@@ -219,8 +228,8 @@ static jumio_up_e jumio_client_token_fetch(jumio_ctx_t *c, jumio_srv_cfg_t *sc,
     }
     if (status != 200) {
         const char *why = jumio_error_text(c->pool, k.buf, k.len);
-        jumio_log(c, APLOG_ERR, 0, "mod_jumio: token request answered %ld%s%s",
-                      status, why ? ": " : "", why ? why : "");
+        jumio_log(c, APLOG_ERR, 0, "mod_jumio: token request answered %ld%s%s", status,
+                  why ? ": " : "", why ? why : "");
         return status >= 400 && status < 500 ? JUMIO_UP_REJECTED : JUMIO_UP_ERROR;
     }
     ans = jumio_json_load(k.buf, k.len);
@@ -260,7 +269,7 @@ static jumio_up_e jumio_client_auth(jumio_ctx_t *c, const char *old, const char 
     if (!tc->token || apr_time_now() >= tc->refresh_at || (old && !strcmp(old, tc->token))) {
         up = jumio_client_token_fetch(c, sc, tc, retry_after);
         if (up != JUMIO_UP_OK && old && tc->token && !strcmp(old, tc->token)) {
-            free(tc->token);      /* refused by Jumio: never offer it again */
+            free(tc->token); /* refused by Jumio: never offer it again */
             tc->token = NULL;
         }
     }
@@ -279,24 +288,25 @@ static void jumio_client_classify(jumio_ctx_t *c, const jumio_client_req_t *q, l
     if (status >= 200 && status < 300) {
         ans->json = k->len ? jumio_json_load(k->buf, k->len) : NULL;
         ans->outcome = (json_is_object(ans->json) || (!k->len && strcmp(q->method, "GET")))
-                       ? JUMIO_UP_OK : JUMIO_UP_ERROR;
+                           ? JUMIO_UP_OK
+                           : JUMIO_UP_ERROR;
         if (ans->outcome != JUMIO_UP_OK)
-            jumio_log(c, APLOG_ERR, 0, "mod_jumio: %s %s: answer is not JSON",
-                          q->method, q->url);
+            jumio_log(c, APLOG_ERR, 0, "mod_jumio: %s %s: answer is not JSON", q->method, q->url);
         return;
     }
     why = jumio_error_text(c->pool, k->buf, k->len);
-    jumio_log(c, status == 404 ? APLOG_INFO : APLOG_ERR, 0,
-                  "mod_jumio: %s %s answered %ld%s%s", q->method, q->url, status,
-                  why ? ": " : "", why ? why : "");
-    ans->outcome = status == 404 ? JUMIO_UP_NOT_FOUND : status == 429 ? JUMIO_UP_BUSY
-                   : (status >= 400 && status < 500) ? JUMIO_UP_REJECTED : JUMIO_UP_ERROR;
+    jumio_log(c, status == 404 ? APLOG_INFO : APLOG_ERR, 0, "mod_jumio: %s %s answered %ld%s%s",
+              q->method, q->url, status, why ? ": " : "", why ? why : "");
+    ans->outcome = status == 404                     ? JUMIO_UP_NOT_FOUND
+                   : status == 429                   ? JUMIO_UP_BUSY
+                   : (status >= 400 && status < 500) ? JUMIO_UP_REJECTED
+                                                     : JUMIO_UP_ERROR;
     ans->retry_after = k->retry_after;
 }
 
 /* One authenticated exchange, refreshing the token and retrying once on 401. */
-static void jumio_client_call_once(jumio_ctx_t *c, const char *method, jumio_svc_e svc, const char *path,
-                       json_t *body, jumio_answer_t *ans)
+static void jumio_client_call_once(jumio_ctx_t *c, const char *method, jumio_svc_e svc,
+                                   const char *path, json_t *body, jumio_answer_t *ans)
 {
     jumio_srv_cfg_t *sc = jumio_config_srv_of(c);
     jumio_client_req_t q = { method, NULL, NULL, NULL, NULL, NULL, NULL, 0 };
@@ -361,7 +371,7 @@ void jumio_client_call(jumio_ctx_t *c, const char *method, jumio_svc_e svc, cons
                        json_t *body, jumio_answer_t *ans)
 {
     int attempt;
-    for (attempt = 0; ; attempt++) {
+    for (attempt = 0;; attempt++) {
         jumio_client_call_once(c, method, svc, path, body, ans);
         if (strcmp(method, "GET") || ans->outcome != JUMIO_UP_ERROR || attempt == 2)
             return;

@@ -6,14 +6,20 @@
 #include "config.h"
 #include <jansson.h>
 
-typedef enum { JUMIO_UP_OK, JUMIO_UP_NOT_FOUND, JUMIO_UP_REJECTED, JUMIO_UP_ERROR,
-               JUMIO_UP_TIMEOUT, JUMIO_UP_BUSY } jumio_up_e;
+typedef enum {
+    JUMIO_UP_OK,
+    JUMIO_UP_NOT_FOUND,
+    JUMIO_UP_REJECTED,
+    JUMIO_UP_ERROR,
+    JUMIO_UP_TIMEOUT,
+    JUMIO_UP_BUSY
+} jumio_up_e;
 
 typedef struct {
     jumio_up_e outcome;
     long http_status;
-    json_t *json;              /* parsed body on JUMIO_UP_OK (caller json_decref) */
-    const char *retry_after;   /* on JUMIO_UP_BUSY */
+    json_t *json;            /* parsed body on JUMIO_UP_OK (caller json_decref) */
+    const char *retry_after; /* on JUMIO_UP_BUSY */
 } jumio_answer_t;
 
 /* curl_global_init once per configuration cycle (post_config). */

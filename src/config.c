@@ -19,16 +19,16 @@
 static const int jumio_default_schedule[] = { 40, 60, 100, 160, 240, 340, 460, 600, 760, 940 };
 #define JUMIO_DEFAULT_SCHEDULE_STEPS 10
 
-static const char *const jumio_svc_names[JUMIO_SVC_COUNT] = {
-    "auth", "account", "api", "retrieval", "status"
-};
-static const char *const jumio_id_types[] = { "ID_CARD", "DRIVING_LICENSE", "PASSPORT", "VISA", NULL };
+static const char *const jumio_svc_names[JUMIO_SVC_COUNT] = { "auth", "account", "api", "retrieval",
+                                                              "status" };
+static const char *const jumio_id_types[] = { "ID_CARD", "DRIVING_LICENSE", "PASSPORT", "VISA",
+                                              NULL };
 static const char *const jumio_facemap_types[] = { "IPROOV_STANDARD", "IPROOV_PREMIUM",
                                                    "JUMIO_STANDARD", NULL };
 static const char *const jumio_locales[] = {
-    "ar", "bg", "cs", "da", "de", "el", "en", "en-GB", "es", "es-MX", "et", "fi", "fr", "he",
-    "hr", "hu", "hy", "id", "it", "ja", "ka", "km", "ko", "lt", "ms", "nl", "no", "pl", "pt",
-    "pt-BR", "ro", "ru", "sk", "sv", "th", "tr", "vi", "zh-CN", "zh-HK", NULL
+    "ar", "bg",    "cs", "da", "de", "el", "en", "en-GB", "es", "es-MX", "et",    "fi", "fr", "he",
+    "hr", "hu",    "hy", "id", "it", "ja", "ka", "km",    "ko", "lt",    "ms",    "nl", "no", "pl",
+    "pt", "pt-BR", "ro", "ru", "sk", "sv", "th", "tr",    "vi", "zh-CN", "zh-HK", NULL
 };
 
 /* Fresh server config with everything unset. */
@@ -40,7 +40,7 @@ void *jumio_config_srv_create(apr_pool_t *p, server_rec *s)
     return c;
 }
 
-#define JUMIO_PICK(f) (add->f ? add->f : base->f)
+#define JUMIO_PICK(f)     (add->f ? add->f : base->f)
 #define JUMIO_PICK_SET(f) (add->f != -1 ? add->f : base->f)
 
 /* Virtual host config: its own values over the main server's. */
@@ -128,8 +128,8 @@ static const char *jumio_config_read_file(cmd_parms *cmd, const char *path, cons
     apr_size_t n;
     apr_status_t rv = apr_file_open(&f, path, APR_FOPEN_READ, 0, cmd->pool);
     if (rv != APR_SUCCESS)
-        return apr_psprintf(cmd->pool, "%s: cannot open '%s': %pm", cmd->directive->directive,
-                            path, &rv);
+        return apr_psprintf(cmd->pool, "%s: cannot open '%s': %pm", cmd->directive->directive, path,
+                            &rv);
     if ((rv = apr_file_info_get(&fi, APR_FINFO_SIZE, f)) != APR_SUCCESS || fi.size > 65536) {
         apr_file_close(f);
         return apr_psprintf(cmd->pool, "%s: '%s' is unreadable or larger than 64 KiB",
@@ -140,8 +140,8 @@ static const char *jumio_config_read_file(cmd_parms *cmd, const char *path, cons
     rv = n ? apr_file_read_full(f, buf, n, &n) : APR_SUCCESS;
     apr_file_close(f);
     if (rv != APR_SUCCESS)
-        return apr_psprintf(cmd->pool, "%s: cannot read '%s': %pm", cmd->directive->directive,
-                            path, &rv);
+        return apr_psprintf(cmd->pool, "%s: cannot read '%s': %pm", cmd->directive->directive, path,
+                            &rv);
     while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
         buf[--n] = '\0';
     *out = buf;
@@ -219,7 +219,8 @@ const char *jumio_config_set_endpoint(cmd_parms *cmd, void *d, const char *svc, 
         if (!strcmp(svc, jumio_svc_names[i]))
             break;
     if (i == JUMIO_SVC_COUNT)
-        return jumio_config_err(cmd, "service must be auth, account, api, retrieval or status", svc);
+        return jumio_config_err(cmd, "service must be auth, account, api, retrieval or status",
+                                svc);
     if (!jumio_config_url_ok(url))
         return jumio_config_err(cmd, "not an http(s) URL", url);
     jumio_config_cmd_srv(cmd)->endpoint[i] = apr_pstrdup(cmd->pool, url);
@@ -250,7 +251,8 @@ static const char *jumio_config_choose(cmd_parms *cmd, const char *arg,
 const char *jumio_config_set_auth(cmd_parms *cmd, void *d, const char *arg)
 {
     static const jumio_config_word_t words[] = { { "oauth2", JUMIO_AUTH_OAUTH2 },
-                                                 { "basic", JUMIO_AUTH_BASIC }, { NULL, 0 } };
+                                                 { "basic", JUMIO_AUTH_BASIC },
+                                                 { NULL, 0 } };
     int v;
     const char *err = jumio_config_choose(cmd, arg, words, "oauth2 or basic", &v);
     if (!err)
@@ -295,7 +297,7 @@ const char *jumio_config_set_timeout(cmd_parms *cmd, void *d, const char *total,
     if (c == -1 || c == 0 || c > t)
         return jumio_config_err(cmd, "connect timeout must be 1..total seconds", conn);
     sc->timeout = (int)t;
-    sc->connect_timeout = c > 0 ? (int)c : 0;   /* 0: derived from the total */
+    sc->connect_timeout = c > 0 ? (int)c : 0; /* 0: derived from the total */
     return NULL;
 }
 
@@ -424,7 +426,8 @@ const char *jumio_config_add_country(cmd_parms *cmd, void *d, const char *arg)
 const char *jumio_config_add_facemap(cmd_parms *cmd, void *d, const char *arg)
 {
     if (!jumio_config_in(arg, jumio_facemap_types))
-        return jumio_config_err(cmd, "must be IPROOV_STANDARD, IPROOV_PREMIUM or JUMIO_STANDARD", arg);
+        return jumio_config_err(cmd, "must be IPROOV_STANDARD, IPROOV_PREMIUM or JUMIO_STANDARD",
+                                arg);
     jumio_config_push(cmd, &((jumio_dir_cfg_t *)d)->facemap_types, arg);
     return NULL;
 }
@@ -454,7 +457,8 @@ const char *jumio_config_set_token_lifetime(cmd_parms *cmd, void *d, const char 
     long v, mult;
     char unit = n ? arg[n - 1] : 0;
     mult = unit == 's' ? 1 : unit == 'm' ? 60 : unit == 'h' ? 3600 : unit == 'd' ? 86400 : 0;
-    v = (n > 1 && n < 12 && mult) ? jumio_config_int(apr_pstrndup(cmd->pool, arg, n - 1), 99999999) : -1;
+    v = (n > 1 && n < 12 && mult) ? jumio_config_int(apr_pstrndup(cmd->pool, arg, n - 1), 99999999)
+                                  : -1;
     if (v < 0 || v * mult < 300 || v * mult > 60L * 86400)
         return jumio_config_err(cmd, "must be like 30m, 600s, 1d, between 5m and 60d", arg);
     ((jumio_dir_cfg_t *)d)->token_lifetime = arg;
@@ -474,7 +478,8 @@ const char *jumio_config_add_allow(cmd_parms *cmd, void *d, const char *arg)
 const char *jumio_config_set_user_source(cmd_parms *cmd, void *d, const char *arg)
 {
     static const jumio_config_word_t words[] = { { "jwt", JUMIO_USER_JWT },
-                                                 { "remote-user", JUMIO_USER_REMOTE }, { NULL, 0 } };
+                                                 { "remote-user", JUMIO_USER_REMOTE },
+                                                 { NULL, 0 } };
     int v;
     const char *err = jumio_config_choose(cmd, arg, words, "jwt or remote-user", &v);
     if (!err)
@@ -486,7 +491,8 @@ const char *jumio_config_set_user_source(cmd_parms *cmd, void *d, const char *ar
 const char *jumio_config_set_userref(cmd_parms *cmd, void *d, const char *arg)
 {
     static const jumio_config_word_t words[] = { { "plain", JUMIO_REF_PLAIN },
-                                                 { "hmac", JUMIO_REF_HMAC }, { NULL, 0 } };
+                                                 { "hmac", JUMIO_REF_HMAC },
+                                                 { NULL, 0 } };
     int v;
     const char *err = jumio_config_choose(cmd, arg, words, "plain or hmac", &v);
     if (!err)
@@ -499,7 +505,8 @@ const char *jumio_config_set_poll_data(cmd_parms *cmd, void *d, const char *arg)
 {
     static const jumio_config_word_t words[] = { { "decision", JUMIO_DATA_DECISION },
                                                  { "full", JUMIO_DATA_FULL },
-                                                 { "none", JUMIO_DATA_NONE }, { NULL, 0 } };
+                                                 { "none", JUMIO_DATA_NONE },
+                                                 { NULL, 0 } };
     int v;
     const char *err = jumio_config_choose(cmd, arg, words, "decision, full or none", &v);
     if (!err)
@@ -564,8 +571,8 @@ static const char *jumio_config_check_one(apr_pool_t *p, const jumio_srv_cfg_t *
 int jumio_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     for (; s; s = s->next) {
-        const char *err = jumio_config_check_one(ptemp,
-                              ap_get_module_config(s->module_config, &jumio_module));
+        const char *err =
+            jumio_config_check_one(ptemp, ap_get_module_config(s->module_config, &jumio_module));
         if (err) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "mod_jumio: %s", err);
             return HTTP_INTERNAL_SERVER_ERROR;

@@ -4,40 +4,63 @@
 
 #include "jumio.h"
 
-typedef enum { JUMIO_SVC_AUTH, JUMIO_SVC_ACCOUNT, JUMIO_SVC_API, JUMIO_SVC_RETRIEVAL,
-               JUMIO_SVC_STATUS, JUMIO_SVC_COUNT } jumio_svc_e;
-typedef enum { JUMIO_AUTH_UNSET, JUMIO_AUTH_OAUTH2, JUMIO_AUTH_BASIC } jumio_auth_e;
-typedef enum { JUMIO_USER_UNSET, JUMIO_USER_JWT, JUMIO_USER_REMOTE } jumio_usersrc_e;
-typedef enum { JUMIO_REF_UNSET, JUMIO_REF_PLAIN, JUMIO_REF_HMAC } jumio_ref_e;
-typedef enum { JUMIO_DATA_UNSET, JUMIO_DATA_DECISION, JUMIO_DATA_FULL, JUMIO_DATA_NONE } jumio_data_e;
+typedef enum {
+    JUMIO_SVC_AUTH,
+    JUMIO_SVC_ACCOUNT,
+    JUMIO_SVC_API,
+    JUMIO_SVC_RETRIEVAL,
+    JUMIO_SVC_STATUS,
+    JUMIO_SVC_COUNT
+} jumio_svc_e;
+typedef enum {
+    JUMIO_AUTH_UNSET,
+    JUMIO_AUTH_OAUTH2,
+    JUMIO_AUTH_BASIC
+} jumio_auth_e;
+typedef enum {
+    JUMIO_USER_UNSET,
+    JUMIO_USER_JWT,
+    JUMIO_USER_REMOTE
+} jumio_usersrc_e;
+typedef enum {
+    JUMIO_REF_UNSET,
+    JUMIO_REF_PLAIN,
+    JUMIO_REF_HMAC
+} jumio_ref_e;
+typedef enum {
+    JUMIO_DATA_UNSET,
+    JUMIO_DATA_DECISION,
+    JUMIO_DATA_FULL,
+    JUMIO_DATA_NONE
+} jumio_data_e;
 
 typedef struct {
-    const char *datacenter;               /* US, EU, SG */
-    const char *endpoint[JUMIO_SVC_COUNT];/* JumioEndpoint overrides (base URLs) */
+    const char *datacenter;                /* US, EU, SG */
+    const char *endpoint[JUMIO_SVC_COUNT]; /* JumioEndpoint overrides (base URLs) */
     jumio_auth_e auth;
     const char *client_id;
     const char *client_secret;
     const char *user_agent;
-    int timeout;                          /* total seconds, -1 unset */
-    int connect_timeout;                  /* seconds, -1 unset */
-    int jwt_alg;                          /* -1 unset */
-    const char *jwt_key;                  /* resolved secret / PEM */
+    int timeout;         /* total seconds, -1 unset */
+    int connect_timeout; /* seconds, -1 unset */
+    int jwt_alg;         /* -1 unset */
+    const char *jwt_key; /* resolved secret / PEM */
     apr_size_t jwt_keylen;
     const char *jwt_issuer;
     const char *jwt_audience;
     const char *jwt_user_claim;
-    int jwt_leeway;                       /* -1 unset */
-    int callback_signing;                 /* -1 unset */
+    int jwt_leeway;       /* -1 unset */
+    int callback_signing; /* -1 unset */
     const char *userref_key;
-    apr_array_header_t *schedule;         /* JumioRetrievalSchedule, of int seconds */
-    int background_interval;              /* JumioBackgroundInterval seconds, 0 off, -1 unset */
-    int db_timeout;                       /* JumioDBTimeout seconds, -1 unset */
-    const char *jwks_url;                 /* JumioJWTKey jwks:<url>, else NULL */
-    struct jumio_proc *proc;              /* per-process state (src/proc.c), made in child_init */
+    apr_array_header_t *schedule; /* JumioRetrievalSchedule, of int seconds */
+    int background_interval;      /* JumioBackgroundInterval seconds, 0 off, -1 unset */
+    int db_timeout;               /* JumioDBTimeout seconds, -1 unset */
+    const char *jwks_url;         /* JumioJWTKey jwks:<url>, else NULL */
+    struct jumio_proc *proc;      /* per-process state (src/proc.c), made in child_init */
 } jumio_srv_cfg_t;
 
 typedef struct {
-    int workflow_key;                     /* 0 unset */
+    int workflow_key; /* 0 unset */
     apr_array_header_t *id_types;
     apr_array_header_t *id_countries;
     apr_array_header_t *facemap_types;
@@ -46,16 +69,16 @@ typedef struct {
     const char *error_url;
     const char *token_lifetime;
     const char *callback_url;
-    apr_array_header_t *callback_allow;   /* of const char * prefixes */
+    apr_array_header_t *callback_allow; /* of const char * prefixes */
     jumio_usersrc_e user_source;
     jumio_ref_e userref;
     jumio_data_e poll_data;
-    int sdk_token;                        /* -1 unset */
-    apr_off_t max_body;                   /* -1 unset */
-    int retention_days;                   /* -1 unset */
+    int sdk_token;      /* -1 unset */
+    apr_off_t max_body; /* -1 unset */
+    int retention_days; /* -1 unset */
 } jumio_dir_cfg_t;
 
-#define JUMIO_TOKEN_PARAM        "jumio_token"
+#define JUMIO_TOKEN_PARAM "jumio_token"
 
 void *jumio_config_srv_create(apr_pool_t *p, server_rec *s);
 void *jumio_config_srv_merge(apr_pool_t *p, void *base, void *add);

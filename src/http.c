@@ -25,8 +25,9 @@ int jumio_http_json(request_rec *r, int status, json_t *body)
     json_decref(body);
     if (!text) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "mod_jumio: cannot serialise an answer");
-        return jumio_http_json_text(r, HTTP_INTERNAL_SERVER_ERROR,
-                                    "{\"error\":\"internal_error\",\"message\":\"Internal error.\"}");
+        return jumio_http_json_text(
+            r, HTTP_INTERNAL_SERVER_ERROR,
+            "{\"error\":\"internal_error\",\"message\":\"Internal error.\"}");
     }
     jumio_http_json_text(r, status, text);
     return OK;

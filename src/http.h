@@ -11,21 +11,21 @@ int jumio_http_json_text(request_rec *r, int status, const char *text);
 int jumio_http_json(request_rec *r, int status, json_t *body);
 /* The error answers of mod_jumio: one entry per row of the error table of docs/DESIGN.md. */
 typedef enum {
-    JUMIO_E_BAD_REQUEST,          /* 400 bad_request */
-    JUMIO_E_CALLBACK_URL,         /* 400 callback_url_not_allowed */
-    JUMIO_E_INVALID_TOKEN,        /* 401 invalid_token */
-    JUMIO_E_FORBIDDEN,            /* 403 forbidden */
-    JUMIO_E_NOT_FOUND,            /* 404 not_found */
-    JUMIO_E_METHOD,               /* 405 method_not_allowed */
-    JUMIO_E_NO_ENROLMENT,         /* 409 no_enrolment */
-    JUMIO_E_TOO_LARGE,            /* 413 body_too_large */
-    JUMIO_E_MEDIA_TYPE,           /* 415 unsupported_media_type */
-    JUMIO_E_INTERNAL,             /* 500 internal_error */
-    JUMIO_E_UPSTREAM_REJECTED,    /* 502 upstream_rejected */
-    JUMIO_E_UPSTREAM_ERROR,       /* 502 upstream_error */
-    JUMIO_E_UPSTREAM_BUSY,        /* 503 upstream_busy */
-    JUMIO_E_UNAVAILABLE,          /* 503 unavailable */
-    JUMIO_E_UPSTREAM_TIMEOUT,     /* 504 upstream_timeout */
+    JUMIO_E_BAD_REQUEST,       /* 400 bad_request */
+    JUMIO_E_CALLBACK_URL,      /* 400 callback_url_not_allowed */
+    JUMIO_E_INVALID_TOKEN,     /* 401 invalid_token */
+    JUMIO_E_FORBIDDEN,         /* 403 forbidden */
+    JUMIO_E_NOT_FOUND,         /* 404 not_found */
+    JUMIO_E_METHOD,            /* 405 method_not_allowed */
+    JUMIO_E_NO_ENROLMENT,      /* 409 no_enrolment */
+    JUMIO_E_TOO_LARGE,         /* 413 body_too_large */
+    JUMIO_E_MEDIA_TYPE,        /* 415 unsupported_media_type */
+    JUMIO_E_INTERNAL,          /* 500 internal_error */
+    JUMIO_E_UPSTREAM_REJECTED, /* 502 upstream_rejected */
+    JUMIO_E_UPSTREAM_ERROR,    /* 502 upstream_error */
+    JUMIO_E_UPSTREAM_BUSY,     /* 503 upstream_busy */
+    JUMIO_E_UNAVAILABLE,       /* 503 unavailable */
+    JUMIO_E_UPSTREAM_TIMEOUT,  /* 504 upstream_timeout */
     JUMIO_E_COUNT
 } jumio_err_e;
 

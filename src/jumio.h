@@ -20,9 +20,12 @@ typedef struct {
 } jumio_ctx_t;
 
 /* Log with the request when there is one, else with the server. */
-#define jumio_log(c, level, status, ...) do { \
-        if ((c)->r) ap_log_rerror(APLOG_MARK, level, status, (c)->r, __VA_ARGS__); \
-        else ap_log_error(APLOG_MARK, level, status, (c)->s, __VA_ARGS__); \
+#define jumio_log(c, level, status, ...)                                                           \
+    do {                                                                                           \
+        if ((c)->r)                                                                                \
+            ap_log_rerror(APLOG_MARK, level, status, (c)->r, __VA_ARGS__);                         \
+        else                                                                                       \
+            ap_log_error(APLOG_MARK, level, status, (c)->s, __VA_ARGS__);                          \
     } while (0)
 
 #endif

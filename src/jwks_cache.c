@@ -12,14 +12,14 @@
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
 
-#define JUMIO_JWKS_REFRESH  apr_time_from_sec(3600)   /* reuse a document this long */
-#define JUMIO_JWKS_THROTTLE apr_time_from_sec(60)     /* pause after a failed or kid-driven read */
+#define JUMIO_JWKS_REFRESH  apr_time_from_sec(3600) /* reuse a document this long */
+#define JUMIO_JWKS_THROTTLE apr_time_from_sec(60)   /* pause after a failed or kid-driven read */
 
 /* Why the document should be read now. */
 typedef enum {
-    JUMIO_JWKS_NONE,        /* not needed, or throttled */
-    JUMIO_JWKS_SCHEDULED,   /* never read yet, or older than JUMIO_JWKS_REFRESH */
-    JUMIO_JWKS_UNKNOWN      /* the token's kid is not in the document */
+    JUMIO_JWKS_NONE,      /* not needed, or throttled */
+    JUMIO_JWKS_SCHEDULED, /* never read yet, or older than JUMIO_JWKS_REFRESH */
+    JUMIO_JWKS_UNKNOWN    /* the token's kid is not in the document */
 } jumio_jwks_need_e;
 
 /* Look kid up in the cache: its PEM copied into c->pool (or NULL), and in *need whether the
@@ -60,13 +60,17 @@ static apr_array_header_t *jumio_jwks_read(jumio_ctx_t *c, const jumio_srv_cfg_t
     long status = 0;
 
     if (jumio_client_fetch(c, sc->jwks_url, &status, &body, &len) != APR_SUCCESS) {
-        jumio_log(c, APLOG_ERR, 0, "mod_jumio: JWKS document %s could not be read; keeping "
-                  "the keys already known", sc->jwks_url);
+        jumio_log(c, APLOG_ERR, 0,
+                  "mod_jumio: JWKS document %s could not be read; keeping "
+                  "the keys already known",
+                  sc->jwks_url);
         return NULL;
     }
     if (status != 200) {
-        jumio_log(c, APLOG_ERR, 0, "mod_jumio: JWKS document %s answered %ld; keeping the keys "
-                  "already known", sc->jwks_url, status);
+        jumio_log(c, APLOG_ERR, 0,
+                  "mod_jumio: JWKS document %s answered %ld; keeping the keys "
+                  "already known",
+                  sc->jwks_url, status);
         return NULL;
     }
     if ((why = jumio_jwks_parse(c->pool, body, len, sc->jwt_alg, &keys))) {
@@ -135,7 +139,8 @@ static const char *jumio_jwks_result(jumio_ctx_t *c, const char *pem, const char
     if (kid)
         jumio_log(c, APLOG_INFO, 0, "mod_jumio: no usable JWKS key with kid '%s'", kid);
     else
-        jumio_log(c, APLOG_INFO, 0, "mod_jumio: token without kid, and the JWKS document does "
+        jumio_log(c, APLOG_INFO, 0,
+                  "mod_jumio: token without kid, and the JWKS document does "
                   "not have exactly one usable key");
     return NULL;
 }
@@ -165,7 +170,7 @@ const char *jumio_jwks_key(jumio_ctx_t *c, const char *kid, apr_size_t *len)
             jumio_log(c, APLOG_ERR, rv, "mod_jumio: cannot lock the JWKS fetch");
         return jumio_jwks_result(c, pem, kid);
     }
-    pem = jumio_jwks_lookup(c, j, kid, len, &need);    /* another thread may have read it */
+    pem = jumio_jwks_lookup(c, j, kid, len, &need); /* another thread may have read it */
     if (need != JUMIO_JWKS_NONE) {
         jumio_jwks_refresh(c, sc, j, need);
         pem = jumio_jwks_lookup(c, j, kid, len, &need);

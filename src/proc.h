@@ -11,9 +11,9 @@
 
 /* OAuth2 token of one server's credentials. */
 typedef struct {
-    apr_thread_mutex_t *mutex;   /* single-flight: held while a token is fetched */
-    char *token;                 /* malloc'd; NULL when none */
-    apr_time_t refresh_at;       /* reuse until this time (expiry - 60 s) */
+    apr_thread_mutex_t *mutex; /* single-flight: held while a token is fetched */
+    char *token;               /* malloc'd; NULL when none */
+    apr_time_t refresh_at;     /* reuse until this time (expiry - 60 s) */
 } jumio_token_cache_t;
 
 /* Keys of one server's JWKS document (JumioJWTKey jwks:). */
@@ -23,20 +23,20 @@ typedef struct {
     apr_pool_t *pool;                /* unmanaged pool of keys; NULL before the first read */
     apr_array_header_t *keys;        /* of jumio_jwk_t in pool */
     apr_time_t fetched_at;           /* when keys were read */
-    apr_time_t next_fetch;           /* no read before this (after a failure or a kid-driven read) */
+    apr_time_t next_fetch; /* no read before this (after a failure or a kid-driven read) */
 } jumio_jwks_cache_t;
 
 /* Jumio's health answer for one server's endpoints. */
 typedef struct {
-    apr_thread_mutex_t *mutex;   /* held while the answer is read or refreshed */
-    char *text;                  /* malloc'd JSON text; NULL when unknown */
-    apr_time_t at;               /* when it was last asked (0: never) */
+    apr_thread_mutex_t *mutex; /* held while the answer is read or refreshed */
+    char *text;                /* malloc'd JSON text; NULL when unknown */
+    apr_time_t at;             /* when it was last asked (0: never) */
 } jumio_health_cache_t;
 
 /* Everything one server (virtual host) keeps per process. */
 typedef struct jumio_proc {
     jumio_token_cache_t tokens;
-    jumio_jwks_cache_t jwks;     /* mutexes NULL unless the server uses JumioJWTKey jwks: */
+    jumio_jwks_cache_t jwks; /* mutexes NULL unless the server uses JumioJWTKey jwks: */
     jumio_health_cache_t health;
 } jumio_proc_t;
 
@@ -45,7 +45,7 @@ typedef struct jumio_proc {
 /* Idle curl easy handles of this process, kept for keep-alive and TLS session reuse. */
 typedef struct {
     apr_thread_mutex_t *mutex;
-    void *idle[JUMIO_PROC_IDLE_MAX];   /* CURL * */
+    void *idle[JUMIO_PROC_IDLE_MAX]; /* CURL * */
     int nidle;
 } jumio_handles_t;
 

@@ -13,8 +13,8 @@
 
 #define JUMIO_WATCHDOG_NAME "_jumio_"
 
-static APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *jumio_wd_get_instance;
-static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *jumio_wd_register_callback;
+static APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) * jumio_wd_get_instance;
+static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) * jumio_wd_register_callback;
 
 /* mod_watchdog's thread lives in the process pool and is not stopped before the child pool is
  * destroyed: a round still holding a mod_dbd connection then aborts the child (apr_reslist
@@ -100,7 +100,8 @@ apr_status_t jumio_watchdog_init(apr_pool_t *pconf, server_rec *s)
     if (!ws || !every)
         return APR_SUCCESS;
     if (!jumio_wd_get_instance || !jumio_wd_register_callback) {
-        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "mod_jumio: mod_watchdog is not loaded; "
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
+                     "mod_jumio: mod_watchdog is not loaded; "
                      "results without a callback arrive only through polls");
         return APR_SUCCESS;
     }

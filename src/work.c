@@ -33,13 +33,14 @@ void jumio_work_status_check(jumio_ctx_t *c, jumio_db_t *db, jumio_tx_t *tx)
         return;
     }
     if (jumio_store_claim_check(c, db, tx->workflow_id, tx->status_checks,
-                                next < 0 ? APR_INT64_MAX : tx->created_at + next) != 1)
+                                next < 0 ? APR_INT64_MAX : tx->created_at + next)
+        != 1)
         return;
     tx->status_checks++;
-    jumio_client_call(c, "GET", JUMIO_SVC_RETRIEVAL, jumio_work_path(c->pool, tx, "/status"),
-                      NULL, &ans);
-    status = json_string_value(json_object_get(json_object_get(ans.json, "workflowExecution"),
-                                               "status"));
+    jumio_client_call(c, "GET", JUMIO_SVC_RETRIEVAL, jumio_work_path(c->pool, tx, "/status"), NULL,
+                      &ans);
+    status = json_string_value(
+        json_object_get(json_object_get(ans.json, "workflowExecution"), "status"));
     if (ans.outcome == JUMIO_UP_OK && jumio_status_rank(status) > jumio_status_rank(tx->status)
         && !jumio_store_status(c, db, tx->workflow_id, status))
         tx->status = apr_pstrdup(c->pool, status);

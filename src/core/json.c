@@ -17,23 +17,19 @@ int jumio_json_depth_ok(const char *text, apr_size_t len)
     for (i = 0; i < len; i++) {
         char c = text[i];
         if (in_str) {
-            if (esc) {
+            if (esc)
                 esc = 0;
-            }
-            else if (c == '\\') {
+            else if (c == '\\')
                 esc = 1;
-            }
-            else if (c == '"') {
+            else if (c == '"')
                 in_str = 0;
-            }
         }
         else if (c == '"') {
             in_str = 1;
         }
         else if (c == '{' || c == '[') {
-            if (++depth > JUMIO_JSON_MAX_DEPTH) {
+            if (++depth > JUMIO_JSON_MAX_DEPTH)
                 return 0;
-            }
         }
         else if ((c == '}' || c == ']') && depth > 0) {
             depth--;
@@ -47,28 +43,24 @@ json_t *jumio_json_load(const char *text, apr_size_t len)
 {
     json_error_t jerr;
 
-    if (!text || len == 0 || memchr(text, '\0', len)) {
+    if (!text || len == 0 || memchr(text, '\0', len))
         return NULL;
-    }
-    if (!jumio_json_depth_ok(text, len)) {
+    if (!jumio_json_depth_ok(text, len))
         return NULL;
-    }
     return json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 }
 
 /* The string member key of obj copied into p; NULL when absent, not a string, or with a NUL. */
 const char *jumio_json_str(apr_pool_t *p, json_t *obj, const char *key)
 {
-    json_t *v = json_object_get(obj, key);      /* NULL for a non-object obj */
+    json_t *v = json_object_get(obj, key); /* NULL for a non-object obj */
     const char *s;
 
-    if (!json_is_string(v)) {
+    if (!json_is_string(v))
         return NULL;
-    }
     s = json_string_value(v);
-    if (strlen(s) != json_string_length(v)) {
+    if (strlen(s) != json_string_length(v))
         return NULL;
-    }
     return apr_pstrmemdup(p, s, json_string_length(v));
 }
 
@@ -98,8 +90,7 @@ int jumio_json_nonempty(const char *s)
 /* Set obj[key] to the string s when s is non-empty; 0 on success or absence, -1 on failure. */
 int jumio_json_set_opt(json_t *obj, const char *key, const char *s)
 {
-    if (!jumio_json_nonempty(s)) {
+    if (!jumio_json_nonempty(s))
         return 0;
-    }
-    return json_object_set_new(obj, key, json_string(s));   /* NULL value gives -1 */
+    return json_object_set_new(obj, key, json_string(s)); /* NULL value gives -1 */
 }

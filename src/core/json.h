@@ -6,7 +6,7 @@
 #include <apr_pools.h>
 #include <jansson.h>
 
-#define JUMIO_JSON_MAX_DEPTH 32         /* far more than any Jumio document needs */
+#define JUMIO_JSON_MAX_DEPTH 32 /* far more than any Jumio document needs */
 
 /* 1 when the JSON text (len bytes) never nests objects/arrays deeper than JUMIO_JSON_MAX_DEPTH,
  * else 0. */

@@ -19,10 +19,10 @@
 #include "core/jwt.h"
 #include "core/util.h"
 
-#define JUMIO_JWKS_MAX_KEYS 100         /* JWKs in one document */
-#define JUMIO_JWKS_RSA_MIN 256          /* bytes of the modulus: 2048 bits (RFC 7518 3.3) */
-#define JUMIO_JWKS_RSA_MAX 1024         /* 8192 bits: larger keys cost seconds of CPU to check */
-#define JUMIO_JWKS_RSA_E_MAX 8          /* bytes of the public exponent */
+#define JUMIO_JWKS_MAX_KEYS  100  /* JWKs in one document */
+#define JUMIO_JWKS_RSA_MIN   256  /* bytes of the modulus: 2048 bits (RFC 7518 3.3) */
+#define JUMIO_JWKS_RSA_MAX   1024 /* 8192 bits: larger keys cost seconds of CPU to check */
+#define JUMIO_JWKS_RSA_E_MAX 8    /* bytes of the public exponent */
 
 /* The curve an ES algorithm needs: JWK crv name, OpenSSL group name, coordinate size. */
 typedef struct {
@@ -49,25 +49,21 @@ static const jumio_jwks_curve_t *jumio_jwks_curve_of(int alg)
 {
     size_t i;
 
-    for (i = 0; i < sizeof(jumio_jwks_curves) / sizeof(jumio_jwks_curves[0]); i++) {
-        if (jumio_jwks_curves[i].alg == alg) {
+    for (i = 0; i < sizeof(jumio_jwks_curves) / sizeof(jumio_jwks_curves[0]); i++)
+        if (jumio_jwks_curves[i].alg == alg)
             return &jumio_jwks_curves[i];
-        }
-    }
     return NULL;
 }
 
 /* The string member name of obj decoded from base64url into *len bytes; NULL when absent,
  * not a string or not base64url. */
-static unsigned char *jumio_jwks_b64(apr_pool_t *p, json_t *obj, const char *name,
-                                     apr_size_t *len)
+static unsigned char *jumio_jwks_b64(apr_pool_t *p, json_t *obj, const char *name, apr_size_t *len)
 {
     json_t *v = json_object_get(obj, name);
 
     if (!json_is_string(v) || json_string_length(v) == 0
-        || strlen(json_string_value(v)) != json_string_length(v)) {
+        || strlen(json_string_value(v)) != json_string_length(v))
         return NULL;
-    }
     return (unsigned char *)jumio_util_b64url_decode(p, json_string_value(v), len);
 }
 
@@ -102,22 +98,19 @@ static EVP_PKEY *jumio_jwks_rsa(apr_pool_t *p, json_t *jwk)
     OSSL_PARAM_BLD *bld = NULL;
     EVP_PKEY *pkey = NULL;
 
-    while (n && nlen > 0 && n[0] == 0) {   /* tolerate a leading zero byte */
+    while (n && nlen > 0 && n[0] == 0) { /* tolerate a leading zero byte */
         n++;
         nlen--;
     }
-    if (!n || !e || nlen < JUMIO_JWKS_RSA_MIN || nlen > JUMIO_JWKS_RSA_MAX
-        || elen == 0 || elen > JUMIO_JWKS_RSA_E_MAX) {
+    if (!n || !e || nlen < JUMIO_JWKS_RSA_MIN || nlen > JUMIO_JWKS_RSA_MAX || elen == 0
+        || elen > JUMIO_JWKS_RSA_E_MAX)
         return NULL;
-    }
     bn = BN_bin2bn(n, (int)nlen, NULL);
     be = BN_bin2bn(e, (int)elen, NULL);
     bld = OSSL_PARAM_BLD_new();
-    if (bn && be && bld
-        && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) == 1
-        && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be) == 1) {
+    if (bn && be && bld && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) == 1
+        && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be) == 1)
         pkey = jumio_jwks_fromdata("RSA", bld);
-    }
     OSSL_PARAM_BLD_free(bld);
     BN_free(bn);
     BN_free(be);
@@ -134,21 +127,18 @@ static EVP_PKEY *jumio_jwks_ec(apr_pool_t *p, json_t *jwk, const jumio_jwks_curv
     OSSL_PARAM_BLD *bld;
     EVP_PKEY *pkey = NULL;
 
-    if (!jumio_json_str_is(json_object_get(jwk, "crv"), cv->crv) || !x || !y
-        || xlen != cv->size || ylen != cv->size) {
+    if (!jumio_json_str_is(json_object_get(jwk, "crv"), cv->crv) || !x || !y || xlen != cv->size
+        || ylen != cv->size)
         return NULL;
-    }
-    point = apr_palloc(p, 1 + 2 * cv->size);        /* uncompressed: 04 || x || y */
+    point = apr_palloc(p, 1 + 2 * cv->size); /* uncompressed: 04 || x || y */
     point[0] = 0x04;
     memcpy(point + 1, x, cv->size);
     memcpy(point + 1 + cv->size, y, cv->size);
     bld = OSSL_PARAM_BLD_new();
-    if (bld
-        && OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, cv->group, 0) == 1
-        && OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point,
-                                            1 + 2 * cv->size) == 1) {
+    if (bld && OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, cv->group, 0) == 1
+        && OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, 1 + 2 * cv->size)
+               == 1)
         pkey = jumio_jwks_fromdata("EC", bld);
-    }
     OSSL_PARAM_BLD_free(bld);
     return pkey;
 }
@@ -161,8 +151,8 @@ static const char *jumio_jwks_pem(apr_pool_t *p, EVP_PKEY *pkey, apr_size_t *len
     char *data = NULL;
     long n;
 
-    if (bio && PEM_write_bio_PUBKEY(bio, pkey) == 1
-        && (n = BIO_get_mem_data(bio, &data)) > 0 && data) {
+    if (bio && PEM_write_bio_PUBKEY(bio, pkey) == 1 && (n = BIO_get_mem_data(bio, &data)) > 0
+        && data) {
         pem = apr_pstrmemdup(p, data, (apr_size_t)n);
         *len = (apr_size_t)n;
     }
@@ -178,23 +168,21 @@ static int jumio_jwks_usage_ok(json_t *jwk, int alg)
     size_t i;
     int verify = 0;
 
-    if (use && !jumio_json_str_is(use, "sig")) {
+    if (use && !jumio_json_str_is(use, "sig"))
         return 0;
-    }
     if (ops) {
-        if (!json_is_array(ops)) {
+        if (!json_is_array(ops))
             return 0;
-        }
-        json_array_foreach(ops, i, v) {
+        json_array_foreach(ops, i, v)
+        {
             verify |= jumio_json_str_is(v, "verify");
         }
-        if (!verify) {
+        if (!verify)
             return 0;
-        }
     }
-    return !jalg || (json_is_string(jalg)
-                     && strlen(json_string_value(jalg)) == json_string_length(jalg)
-                     && jumio_jwt_alg_from_name(json_string_value(jalg)) == alg);
+    return !jalg
+           || (json_is_string(jalg) && strlen(json_string_value(jalg)) == json_string_length(jalg)
+               && jumio_jwt_alg_from_name(json_string_value(jalg)) == alg);
 }
 
 /* The public key of one JWK usable with alg (kty and curve of the algorithm's family, use and
@@ -204,15 +192,12 @@ static EVP_PKEY *jumio_jwks_key_of(apr_pool_t *p, json_t *jwk, int alg)
     json_t *kty = json_object_get(jwk, "kty");
     const jumio_jwks_curve_t *cv = jumio_jwks_curve_of(alg);
 
-    if (!json_is_object(jwk) || !jumio_jwks_usage_ok(jwk, alg)) {
+    if (!json_is_object(jwk) || !jumio_jwks_usage_ok(jwk, alg))
         return NULL;
-    }
-    if (jumio_jwks_alg_is_rsa(alg) && jumio_json_str_is(kty, "RSA")) {
+    if (jumio_jwks_alg_is_rsa(alg) && jumio_json_str_is(kty, "RSA"))
         return jumio_jwks_rsa(p, jwk);
-    }
-    if (cv && jumio_json_str_is(kty, "EC")) {
+    if (cv && jumio_json_str_is(kty, "EC"))
         return jumio_jwks_ec(p, jwk, cv);
-    }
     return NULL;
 }
 
@@ -223,9 +208,8 @@ static int jumio_jwks_has_kid(const apr_array_header_t *keys, const char *kid)
 
     for (i = 0; kid && i < keys->nelts; i++) {
         const char *k = APR_ARRAY_IDX(keys, i, jumio_jwk_t).kid;
-        if (k && strcmp(k, kid) == 0) {
+        if (k && strcmp(k, kid) == 0)
             return 1;
-        }
     }
     return 0;
 }
@@ -240,13 +224,11 @@ static void jumio_jwks_add(apr_pool_t *p, json_t *jwk, int alg, apr_array_header
 
     if (kidv) {
         if (!json_is_string(kidv)
-            || !jumio_jwt_kid_ok(json_string_value(kidv), json_string_length(kidv))) {
+            || !jumio_jwt_kid_ok(json_string_value(kidv), json_string_length(kidv)))
             return;
-        }
         kid = apr_pstrdup(p, json_string_value(kidv));
-        if (jumio_jwks_has_kid(keys, kid)) {
-            return;                                 /* the first key with a kid wins */
-        }
+        if (jumio_jwks_has_kid(keys, kid))
+            return; /* the first key with a kid wins */
     }
     if (!(pkey = jumio_jwks_key_of(p, jwk, alg))) {
         ERR_clear_error();
@@ -256,9 +238,8 @@ static void jumio_jwks_add(apr_pool_t *p, json_t *jwk, int alg, apr_array_header
     key.pem = jumio_jwks_pem(p, pkey, &key.pemlen);
     EVP_PKEY_free(pkey);
     ERR_clear_error();
-    if (key.pem) {
+    if (key.pem)
         APR_ARRAY_PUSH(keys, jumio_jwk_t) = key;
-    }
 }
 
 /* Parse a JWKS document ({"keys": [JWK, ...]}) into the keys usable with the pinned RS* or ES*
@@ -272,9 +253,8 @@ const char *jumio_jwks_parse(apr_pool_t *p, const char *json, apr_size_t len, in
     size_t i;
 
     *keys = NULL;
-    if (!jumio_jwks_alg_is_rsa(alg) && !jumio_jwks_curve_of(alg)) {
+    if (!jumio_jwks_alg_is_rsa(alg) && !jumio_jwks_curve_of(alg))
         return "JWKS keys need an RS* or ES* algorithm";
-    }
     doc = json ? jumio_json_load(json, len) : NULL;
     if (!json_is_object(doc)) {
         json_decref(doc);
@@ -289,7 +269,8 @@ const char *jumio_jwks_parse(apr_pool_t *p, const char *json, apr_size_t len, in
     }
     else {
         *keys = apr_array_make(p, (int)json_array_size(list) + 1, sizeof(jumio_jwk_t));
-        json_array_foreach(list, i, jwk) {
+        json_array_foreach(list, i, jwk)
+        {
             jumio_jwks_add(p, jwk, alg, *keys);
         }
     }
@@ -303,17 +284,14 @@ const jumio_jwk_t *jumio_jwks_find(const apr_array_header_t *keys, const char *k
 {
     int i;
 
-    if (!keys) {
+    if (!keys)
         return NULL;
-    }
-    if (!kid) {
+    if (!kid)
         return keys->nelts == 1 ? &APR_ARRAY_IDX(keys, 0, jumio_jwk_t) : NULL;
-    }
     for (i = 0; i < keys->nelts; i++) {
         const jumio_jwk_t *k = &APR_ARRAY_IDX(keys, i, jumio_jwk_t);
-        if (k->kid && strcmp(k->kid, kid) == 0) {
+        if (k->kid && strcmp(k->kid, kid) == 0)
             return k;
-        }
     }
     return NULL;
 }

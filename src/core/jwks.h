@@ -7,8 +7,8 @@
 #include <apr_tables.h>
 
 typedef struct {
-    const char *kid;             /* NULL when the JWK has none */
-    const char *pem;             /* SubjectPublicKeyInfo PEM, NUL-terminated */
+    const char *kid; /* NULL when the JWK has none */
+    const char *pem; /* SubjectPublicKeyInfo PEM, NUL-terminated */
     apr_size_t pemlen;
 } jumio_jwk_t;
 

@@ -14,7 +14,7 @@
 #include "core/json.h"
 #include "core/util.h"
 
-#define JUMIO_JWT_MAX_LEN 8192          /* bytes of a compact token */
+#define JUMIO_JWT_MAX_LEN 8192 /* bytes of a compact token */
 
 /* Algorithm names mod_jumio accepts, with libjwt's constants. */
 static const struct {
@@ -31,11 +31,9 @@ int jumio_jwt_alg_from_name(const char *name)
 {
     size_t i;
 
-    for (i = 0; name && i < sizeof(jumio_jwt_algs) / sizeof(jumio_jwt_algs[0]); i++) {
-        if (strcmp(name, jumio_jwt_algs[i].name) == 0) {
+    for (i = 0; name && i < sizeof(jumio_jwt_algs) / sizeof(jumio_jwt_algs[0]); i++)
+        if (strcmp(name, jumio_jwt_algs[i].name) == 0)
             return jumio_jwt_algs[i].alg;
-        }
-    }
     return -1;
 }
 
@@ -44,23 +42,19 @@ static int jumio_jwt_alg_ok(int alg)
 {
     size_t i;
 
-    for (i = 0; i < sizeof(jumio_jwt_algs) / sizeof(jumio_jwt_algs[0]); i++) {
-        if (jumio_jwt_algs[i].alg == alg) {
+    for (i = 0; i < sizeof(jumio_jwt_algs) / sizeof(jumio_jwt_algs[0]); i++)
+        if (jumio_jwt_algs[i].alg == alg)
             return 1;
-        }
-    }
     return 0;
 }
 
 /* NULL when the configuration can verify a token, else a reason. */
 static const char *jumio_jwt_check_cfg(const jumio_jwt_cfg_t *cfg)
 {
-    if (!jumio_jwt_alg_ok(cfg->alg)) {
+    if (!jumio_jwt_alg_ok(cfg->alg))
         return "JWT algorithm not configured";
-    }
-    if (!cfg->key || cfg->keylen == 0 || cfg->keylen > (apr_size_t)INT_MAX) {
+    if (!cfg->key || cfg->keylen == 0 || cfg->keylen > (apr_size_t)INT_MAX)
         return "JWT key not configured";
-    }
     return NULL;
 }
 
@@ -70,25 +64,21 @@ static const char *jumio_jwt_check_shape(const char *token)
 {
     size_t i, dots = 0, seglen = 0;
 
-    if (!token || *token == '\0') {
+    if (!token || *token == '\0')
         return "no token";
-    }
     for (i = 0; token[i] != '\0'; i++) {
         unsigned char c = (unsigned char)token[i];
-        if (i >= JUMIO_JWT_MAX_LEN) {
+        if (i >= JUMIO_JWT_MAX_LEN)
             return "token too long";
-        }
         if (c == '.') {
-            if (seglen == 0 || ++dots > 2) {
+            if (seglen == 0 || ++dots > 2)
                 return "token does not have three segments";
-            }
             seglen = 0;
             continue;
         }
         if (!(c == '-' || c == '_' || (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z')
-              || (c >= 'a' && c <= 'z'))) {
+              || (c >= 'a' && c <= 'z')))
             return "token has a character outside base64url";
-        }
         seglen++;
     }
     return dots == 2 && seglen > 0 ? NULL : "token does not have three segments";
@@ -102,9 +92,8 @@ static json_t *jumio_jwt_segment_json(apr_pool_t *p, const char *seg, apr_size_t
     char *raw = jumio_util_b64url_decode(p, apr_pstrmemdup(p, seg, n), &len);
     json_t *obj;
 
-    if (!raw || len == 0 || memchr(raw, '\0', len)) {
+    if (!raw || len == 0 || memchr(raw, '\0', len))
         return NULL;
-    }
     obj = json_loadb(raw, len, JSON_REJECT_DUPLICATES, NULL);
     if (!json_is_object(obj)) {
         json_decref(obj);
@@ -124,12 +113,10 @@ static const char *jumio_jwt_header_kid(apr_pool_t *p, json_t *hdr, const char *
 {
     json_t *v = json_object_get(hdr, "kid");
 
-    if (!v) {
+    if (!v)
         return NULL;
-    }
-    if (!json_is_string(v) || !jumio_jwt_kid_ok(json_string_value(v), json_string_length(v))) {
+    if (!json_is_string(v) || !jumio_jwt_kid_ok(json_string_value(v), json_string_length(v)))
         return "token kid is not 1..256 printable characters";
-    }
     *kid = apr_pstrdup(p, json_string_value(v));
     return NULL;
 }
@@ -145,21 +132,16 @@ static const char *jumio_jwt_check_header(apr_pool_t *p, int want, const char *t
     json_t *alg = json_object_get(hdr, "alg");
     const char *err = NULL;
 
-    if (!hdr) {
+    if (!hdr)
         return "token header is not a JSON object";
-    }
-    if (!json_is_string(alg) || strlen(json_string_value(alg)) != json_string_length(alg)) {
+    if (!json_is_string(alg) || strlen(json_string_value(alg)) != json_string_length(alg))
         err = "token header has no algorithm";
-    }
-    else if (jumio_jwt_alg_from_name(json_string_value(alg)) != want) {
+    else if (jumio_jwt_alg_from_name(json_string_value(alg)) != want)
         err = "token algorithm is not the configured one";
-    }
-    else if (json_object_get(hdr, "crit")) {
+    else if (json_object_get(hdr, "crit"))
         err = "token header has critical extensions";
-    }
-    else if (kid) {
+    else if (kid)
         err = jumio_jwt_header_kid(p, hdr, kid);
-    }
     json_decref(hdr);
     return err;
 }
@@ -171,9 +153,8 @@ static const char *jumio_jwt_check_payload(apr_pool_t *p, const char *token)
     const char *end = strchr(start, '.');
     json_t *claims = jumio_jwt_segment_json(p, start, (apr_size_t)(end - start));
 
-    if (!claims) {
+    if (!claims)
         return "token payload is not a JSON object (or repeats a claim)";
-    }
     json_decref(claims);
     return NULL;
 }
@@ -183,12 +164,10 @@ static int jumio_jwt_number(json_t *claims, const char *name, double *v)
 {
     json_t *c = json_object_get(claims, name);
 
-    if (!c) {
+    if (!c)
         return 0;
-    }
-    if (!json_is_number(c)) {
+    if (!json_is_number(c))
         return -1;
-    }
     *v = json_number_value(c);
     return 1;
 }
@@ -200,24 +179,18 @@ static const char *jumio_jwt_check_times(json_t *claims, long long now, int leew
     int r;
 
     r = jumio_jwt_number(claims, "exp", &t);
-    if (r <= 0) {
+    if (r <= 0)
         return r == 0 ? "token has no exp" : "token exp is not a number";
-    }
-    if (lo > t) {
+    if (lo > t)
         return "token expired";
-    }
-    if ((r = jumio_jwt_number(claims, "nbf", &t)) < 0) {
+    if ((r = jumio_jwt_number(claims, "nbf", &t)) < 0)
         return "token nbf is not a number";
-    }
-    if (r > 0 && hi < t) {
+    if (r > 0 && hi < t)
         return "token not yet valid (nbf)";
-    }
-    if ((r = jumio_jwt_number(claims, "iat", &t)) < 0) {
+    if ((r = jumio_jwt_number(claims, "iat", &t)) < 0)
         return "token iat is not a number";
-    }
-    if (r > 0 && t > hi) {
+    if (r > 0 && t > hi)
         return "token issued in the future (iat)";
-    }
     return NULL;
 }
 
@@ -228,14 +201,13 @@ static const char *jumio_jwt_check_iss_aud(json_t *claims, const jumio_jwt_cfg_t
     size_t i;
     int found = 0;
 
-    if (cfg->issuer && !jumio_json_str_is(json_object_get(claims, "iss"), cfg->issuer)) {
+    if (cfg->issuer && !jumio_json_str_is(json_object_get(claims, "iss"), cfg->issuer))
         return "token issuer not accepted";
-    }
-    if (!cfg->audience) {
+    if (!cfg->audience)
         return NULL;
-    }
     if (json_is_array(aud)) {
-        json_array_foreach(aud, i, v) {
+        json_array_foreach(aud, i, v)
+        {
             found |= jumio_json_str_is(v, cfg->audience);
         }
     }
@@ -254,17 +226,14 @@ static const char *jumio_jwt_user(apr_pool_t *p, json_t *claims, const char *cla
     const char *s;
     size_t n;
 
-    if (!json_is_string(v)) {
+    if (!json_is_string(v))
         return "token user claim missing or not a string";
-    }
     s = json_string_value(v);
     n = json_string_length(v);
-    if (n == 0 || n > JUMIO_UTIL_MAX_USER_ID) {
+    if (n == 0 || n > JUMIO_UTIL_MAX_USER_ID)
         return "token user claim empty or too long";
-    }
-    if (!jumio_util_user_id_ok(s, n)) {
+    if (!jumio_util_user_id_ok(s, n))
         return "token user claim has control characters";
-    }
     *user = apr_pstrmemdup(p, s, n);
     return NULL;
 }
@@ -283,12 +252,10 @@ static const char *jumio_jwt_check_claims(apr_pool_t *p, const jumio_jwt_cfg_t *
         return "token claims unreadable";
     }
     err = jumio_jwt_check_times(claims, now, cfg->leeway > 0 ? cfg->leeway : 0);
-    if (!err) {
+    if (!err)
         err = jumio_jwt_check_iss_aud(claims, cfg);
-    }
-    if (!err) {
+    if (!err)
         err = jumio_jwt_user(p, claims, cfg->user_claim, user);
-    }
     json_decref(claims);
     return err;
 }
@@ -301,29 +268,23 @@ const char *jumio_jwt_verify(apr_pool_t *p, const jumio_jwt_cfg_t *cfg, const ch
     jwt_t *jwt = NULL;
     const char *err;
 
-    if (user) {
+    if (user)
         *user = NULL;
-    }
-    if (!user || !p || !cfg) {
+    if (!user || !p || !cfg)
         return "JWT verification called without a result, pool or configuration";
-    }
     if ((err = jumio_jwt_check_cfg(cfg)) || (err = jumio_jwt_check_shape(token))
         || (err = jumio_jwt_check_header(p, cfg->alg, token, NULL))
-        || (err = jumio_jwt_check_payload(p, token))) {
+        || (err = jumio_jwt_check_payload(p, token)))
         return err;
-    }
     if (jwt_decode(&jwt, token, cfg->key, (int)cfg->keylen) != 0 || !jwt) {
-        if (jwt) {
+        if (jwt)
             jwt_free(jwt);
-        }
         return "token signature invalid or token malformed";
     }
-    if ((int)jwt_get_alg(jwt) != cfg->alg) {
+    if ((int)jwt_get_alg(jwt) != cfg->alg)
         err = "token algorithm is not the configured one";
-    }
-    else {
+    else
         err = jumio_jwt_check_claims(p, cfg, jwt, now, user);
-    }
     jwt_free(jwt);
     return err;
 }
@@ -334,16 +295,12 @@ const char *jumio_jwt_kid(apr_pool_t *p, const char *token, int alg, const char 
 {
     const char *err;
 
-    if (!kid || !p) {
+    if (!kid || !p)
         return "JWT kid called without a result or pool";
-    }
     *kid = NULL;
-    if (!jumio_jwt_alg_ok(alg)) {
+    if (!jumio_jwt_alg_ok(alg))
         return "JWT algorithm not configured";
-    }
-    if ((err = jumio_jwt_check_shape(token))
-        || (err = jumio_jwt_check_header(p, alg, token, kid))) {
+    if ((err = jumio_jwt_check_shape(token)) || (err = jumio_jwt_check_header(p, alg, token, kid)))
         *kid = NULL;
-    }
     return err;
 }

@@ -5,16 +5,16 @@
 
 #include <apr_pools.h>
 
-#define JUMIO_JWT_MAX_KID 256           /* bytes of a key id */
+#define JUMIO_JWT_MAX_KID 256 /* bytes of a key id */
 
 typedef struct {
-    int alg;                     /* libjwt jwt_alg_t, pinned */
-    const unsigned char *key;    /* HMAC secret or PEM public key */
+    int alg;                  /* libjwt jwt_alg_t, pinned */
+    const unsigned char *key; /* HMAC secret or PEM public key */
     apr_size_t keylen;
-    const char *issuer;          /* may be NULL */
-    const char *audience;        /* may be NULL */
-    const char *user_claim;      /* default "sub" */
-    int leeway;                  /* seconds */
+    const char *issuer;     /* may be NULL */
+    const char *audience;   /* may be NULL */
+    const char *user_claim; /* default "sub" */
+    int leeway;             /* seconds */
 } jumio_jwt_cfg_t;
 
 /* Verify a compact JWT and return the user id (string claim user_claim) in *user.

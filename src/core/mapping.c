@@ -11,8 +11,8 @@
 #include "core/util.h"
 #include "core/workflow.h"
 
-#define JUMIO_ERROR_TEXT_MAX 200        /* bytes of a Jumio error text kept for the log */
-#define JUMIO_WORKFLOW_AUTH 9           /* Jumio's authentication workflow */
+#define JUMIO_ERROR_TEXT_MAX 200 /* bytes of a Jumio error text kept for the log */
+#define JUMIO_WORKFLOW_AUTH  9   /* Jumio's authentication workflow */
 
 /* ---- callback parsing ---- */
 
@@ -23,9 +23,8 @@ static char *jumio_mapping_form_decode(apr_pool_t *p, const char *s, apr_size_t 
     apr_size_t escapes = 0, i;
     const char *out;
 
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < n; i++)
         escapes += s[i] == '%';
-    }
     out = apr_punescape_url(p, apr_pstrmemdup(p, s, n), NULL, NULL, 1);
     return (out && strlen(out) == n - 2 * escapes) ? (char *)out : NULL;
 }
@@ -33,15 +32,12 @@ static char *jumio_mapping_form_decode(apr_pool_t *p, const char *s, apr_size_t 
 /* The field of cb a callback key fills, or NULL for keys that are ignored. */
 static const char **jumio_mapping_callback_slot(jumio_callback_t *cb, const char *key)
 {
-    if (strcmp(key, "workflowExecution.id") == 0) {
+    if (strcmp(key, "workflowExecution.id") == 0)
         return &cb->workflow_id;
-    }
-    if (strcmp(key, "workflowExecution.status") == 0) {
+    if (strcmp(key, "workflowExecution.status") == 0)
         return &cb->status;
-    }
-    if (strcmp(key, "account.id") == 0) {
+    if (strcmp(key, "account.id") == 0)
         return &cb->account_id;
-    }
     return NULL;
 }
 
@@ -55,23 +51,20 @@ static const char *jumio_mapping_form_pair(apr_pool_t *p, const char *s, apr_siz
     const char *val = eq ? jumio_mapping_form_decode(p, eq + 1, n - klen - 1) : "";
     const char **slot;
 
-    if (!key || !val) {
+    if (!key || !val)
         return "callback form has an invalid percent escape";
-    }
     slot = jumio_mapping_callback_slot(cb, key);
-    if (!slot) {
+    if (!slot)
         return NULL;
-    }
-    if (*slot) {
+    if (*slot)
         return "callback form repeats a field";
-    }
     *slot = val;
     return NULL;
 }
 
 /* Fill cb from a form-urlencoded body with dotted keys; NULL or an error message. */
-static const char *jumio_mapping_callback_form(apr_pool_t *p, const char *body,
-                                               apr_size_t len, jumio_callback_t *cb)
+static const char *jumio_mapping_callback_form(apr_pool_t *p, const char *body, apr_size_t len,
+                                               jumio_callback_t *cb)
 {
     const char *cur = body, *end = body + len, *amp, *seg_end;
     const char *err;
@@ -81,30 +74,26 @@ static const char *jumio_mapping_callback_form(apr_pool_t *p, const char *body,
         seg_end = amp ? amp : end;
         if (seg_end > cur) {
             err = jumio_mapping_form_pair(p, cur, (apr_size_t)(seg_end - cur), cb);
-            if (err) {
+            if (err)
                 return err;
-            }
         }
-        if (!amp) {
+        if (!amp)
             return NULL;
-        }
         cur = amp + 1;
     }
 }
 
 /* Fill cb from a JSON body with nested objects; NULL or an error message. */
-static const char *jumio_mapping_callback_json(apr_pool_t *p, const char *body,
-                                               apr_size_t len, jumio_callback_t *cb)
+static const char *jumio_mapping_callback_json(apr_pool_t *p, const char *body, apr_size_t len,
+                                               jumio_callback_t *cb)
 {
     json_t *root, *we;
 
-    if (!jumio_json_depth_ok(body, len)) {
+    if (!jumio_json_depth_ok(body, len))
         return "callback JSON is nested too deeply";
-    }
     root = jumio_json_load(body, len);
-    if (!root) {
+    if (!root)
         return "callback body is not valid JSON (or repeats a key)";
-    }
     if (!json_is_object(root)) {
         json_decref(root);
         return "callback body is not a JSON object";
@@ -120,16 +109,14 @@ static const char *jumio_mapping_callback_json(apr_pool_t *p, const char *body,
 /* Validate the three callback fields; NULL or an error message. */
 static const char *jumio_mapping_callback_check(const jumio_callback_t *cb)
 {
-    if (!jumio_util_is_uuid(cb->workflow_id)) {
+    if (!jumio_util_is_uuid(cb->workflow_id))
         return "workflowExecution.id missing or not a UUID";
-    }
     if (jumio_status_rank(cb->status) < 0) {
         return "workflowExecution.status missing or not one of INITIATED, ACQUIRED, "
                "PROCESSED, SESSION_EXPIRED, TOKEN_EXPIRED";
     }
-    if (!jumio_util_is_uuid(cb->account_id)) {
+    if (!jumio_util_is_uuid(cb->account_id))
         return "account.id missing or not a UUID";
-    }
     return NULL;
 }
 
@@ -140,24 +127,19 @@ const char *jumio_callback_parse(apr_pool_t *p, const char *body, apr_size_t len
 {
     const char *err;
 
-    if (!cb) {
+    if (!cb)
         return "no callback result to fill";
-    }
     memset(cb, 0, sizeof(*cb));
-    if (!body || len == 0) {
+    if (!body || len == 0)
         return "callback body is empty";
-    }
-    if (memchr(body, '\0', len)) {
+    if (memchr(body, '\0', len))
         return "callback body contains a NUL byte";
-    }
     err = form ? jumio_mapping_callback_form(p, body, len, cb)
                : jumio_mapping_callback_json(p, body, len, cb);
-    if (!err) {
+    if (!err)
         err = jumio_mapping_callback_check(cb);
-    }
-    if (err) {
+    if (err)
         memset(cb, 0, sizeof(*cb));
-    }
     return err;
 }
 
@@ -168,9 +150,8 @@ static int jumio_mapping_count_strings(const apr_array_header_t *arr)
 {
     int i, n = 0;
 
-    for (i = 0; arr && i < arr->nelts; i++) {
+    for (i = 0; arr && i < arr->nelts; i++)
         n += jumio_json_nonempty(APR_ARRAY_IDX(arr, i, const char *));
-    }
     return n;
 }
 
@@ -198,9 +179,8 @@ static json_t *jumio_mapping_values(const apr_array_header_t *arr)
 /* Set obj[key] = {"values": [...]} when arr has entries; 0 on success or absence, -1 on failure. */
 static int jumio_mapping_set_values(json_t *obj, const char *key, const apr_array_header_t *arr)
 {
-    if (jumio_mapping_count_strings(arr) == 0) {
+    if (jumio_mapping_count_strings(arr) == 0)
         return 0;
-    }
     return json_object_set_new(obj, key, jumio_mapping_values(arr));
 }
 
@@ -229,8 +209,9 @@ static json_t *jumio_mapping_request_creds(const jumio_account_req_t *req)
     json_t *creds = json_array(), *id = NULL, *fm = NULL;
     int bad = !creds;
 
-    if (!bad && (jumio_mapping_count_strings(req->id_types) > 0
-                 || jumio_mapping_count_strings(req->id_countries) > 0)) {
+    if (!bad
+        && (jumio_mapping_count_strings(req->id_types) > 0
+            || jumio_mapping_count_strings(req->id_countries) > 0)) {
         id = jumio_mapping_cred("ID", NULL);
         bad = !id || jumio_mapping_set_values(id, "type", req->id_types) != 0
               || jumio_mapping_set_values(id, "country", req->id_countries) != 0;
@@ -256,10 +237,8 @@ static const char *jumio_mapping_enrolment_id(const apr_array_header_t *enrolmen
 
     for (i = 0; enrolment && i < enrolment->nelts; i++) {
         const jumio_cred_t *c = &APR_ARRAY_IDX(enrolment, i, jumio_cred_t);
-        if (c->category && strcmp(c->category, category) == 0
-            && jumio_json_nonempty(c->id)) {
+        if (c->category && strcmp(c->category, category) == 0 && jumio_json_nonempty(c->id))
             return c->id;
-        }
     }
     return NULL;
 }
@@ -276,9 +255,8 @@ static json_t *jumio_mapping_auth_creds(const apr_array_header_t *enrolment)
         category = "SELFIE";
         id = jumio_mapping_enrolment_id(enrolment, category);
     }
-    if (!id || !(creds = json_array())) {
+    if (!id || !(creds = json_array()))
         return NULL;
-    }
     if (jumio_mapping_append(creds, jumio_mapping_cred(category, id)) != 0
         || jumio_mapping_append(creds, jumio_mapping_cred("FACEMAP", NULL)) != 0) {
         json_decref(creds);
@@ -293,9 +271,8 @@ static json_t *jumio_mapping_workflow_definition(int key, json_t *creds)
     json_t *wd = json_object();
     int bad = !wd || json_object_set_new(wd, "key", json_integer(key)) != 0;
 
-    if (!bad && json_array_size(creds) > 0) {
+    if (!bad && json_array_size(creds) > 0)
         bad = json_object_set(wd, "credentials", creds) != 0;
-    }
     json_decref(creds);
     if (bad) {
         json_decref(wd);
@@ -330,15 +307,13 @@ json_t *jumio_account_request(const jumio_account_req_t *req)
     json_t *body, *creds, *wd;
     int bad;
 
-    if (!req || !jumio_json_nonempty(req->cir) || req->workflow_key <= 0) {
+    if (!req || !jumio_json_nonempty(req->cir) || req->workflow_key <= 0)
         return NULL;
-    }
     creds = req->workflow_key == JUMIO_WORKFLOW_AUTH ? jumio_mapping_auth_creds(req->enrolment)
                                                      : jumio_mapping_request_creds(req);
-    if (!creds) {
+    if (!creds)
         return NULL;
-    }
-    wd = jumio_mapping_workflow_definition(req->workflow_key, creds);      /* takes creds */
+    wd = jumio_mapping_workflow_definition(req->workflow_key, creds); /* takes creds */
     body = json_object();
     /* json_object_set_new() always takes the value, also when it fails */
     bad = json_object_set_new(body, "customerInternalReference", json_string(req->cir)) != 0;
@@ -361,13 +336,13 @@ static apr_array_header_t *jumio_mapping_creds_of(apr_pool_t *p, json_t *arr)
     size_t i;
     json_t *entry;
 
-    json_array_foreach(arr, i, entry) {
+    json_array_foreach(arr, i, entry)
+    {
         jumio_cred_t c;
         c.id = jumio_json_str(p, entry, "id");
         c.category = jumio_json_str(p, entry, "category");
-        if (jumio_json_nonempty(c.id) && jumio_json_nonempty(c.category)) {
+        if (jumio_json_nonempty(c.id) && jumio_json_nonempty(c.category))
             APR_ARRAY_PUSH(creds, jumio_cred_t) = c;
-        }
     }
     return creds;
 }
@@ -378,21 +353,17 @@ static const char *jumio_mapping_account_fill(apr_pool_t *p, json_t *answer,
 {
     json_t *we = json_object_get(answer, "workflowExecution");
 
-    if (!json_is_object(answer)) {
+    if (!json_is_object(answer))
         return "account answer is not a JSON object";
-    }
     out->account_id = jumio_json_str(p, json_object_get(answer, "account"), "id");
-    if (!jumio_util_is_uuid(out->account_id)) {
+    if (!jumio_util_is_uuid(out->account_id))
         return "account answer: account.id missing or not a UUID";
-    }
     out->workflow_id = jumio_json_str(p, we, "id");
-    if (!jumio_util_is_uuid(out->workflow_id)) {
+    if (!jumio_util_is_uuid(out->workflow_id))
         return "account answer: workflowExecution.id missing or not a UUID";
-    }
     out->web_href = jumio_json_str(p, json_object_get(answer, "web"), "href");
-    if (!jumio_json_nonempty(out->web_href)) {
+    if (!jumio_json_nonempty(out->web_href))
         return "account answer: web.href missing";
-    }
     out->timestamp = jumio_json_str(p, answer, "timestamp");
     out->sdk_token = jumio_json_str(p, json_object_get(answer, "sdk"), "token");
     out->credentials = jumio_mapping_creds_of(p, json_object_get(we, "credentials"));
@@ -404,14 +375,12 @@ const char *jumio_account_response(apr_pool_t *p, json_t *answer, jumio_account_
 {
     const char *err;
 
-    if (!out) {
+    if (!out)
         return "no account result to fill";
-    }
     memset(out, 0, sizeof(*out));
     err = jumio_mapping_account_fill(p, answer, out);
-    if (err) {
+    if (err)
         memset(out, 0, sizeof(*out));
-    }
     return err;
 }
 
@@ -424,9 +393,8 @@ const char *jumio_creds_to_json(apr_pool_t *p, const apr_array_header_t *creds)
 
     for (i = 0; arr && creds && i < creds->nelts; i++) {
         const jumio_cred_t *c = &APR_ARRAY_IDX(creds, i, jumio_cred_t);
-        if (!jumio_json_nonempty(c->id) || !jumio_json_nonempty(c->category)) {
+        if (!jumio_json_nonempty(c->id) || !jumio_json_nonempty(c->category))
             continue;
-        }
         if (json_array_append_new(arr, jumio_mapping_cred(c->category, c->id)) != 0) {
             json_decref(arr);
             return NULL;
@@ -444,9 +412,8 @@ apr_array_header_t *jumio_creds_from_json(apr_pool_t *p, const char *text)
     json_t *arr;
     apr_array_header_t *creds;
 
-    if (!text || *text == '\0') {
+    if (!text || *text == '\0')
         return apr_array_make(p, 1, sizeof(jumio_cred_t));
-    }
     arr = jumio_json_load(text, strlen(text));
     if (!json_is_array(arr)) {
         json_decref(arr);
@@ -466,15 +433,13 @@ static const char *jumio_mapping_printable(apr_pool_t *p, const char *s)
 
     for (i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != 0x7f) {
+        if (c >= 0x20 && c != 0x7f)
             out[o++] = (char)c;
-        }
     }
     if (o > JUMIO_ERROR_TEXT_MAX) {
         o = JUMIO_ERROR_TEXT_MAX;
-        while (o > 0 && ((unsigned char)out[o] & 0xc0) == 0x80) {
-            o--;                        /* do not split a multi-byte character */
-        }
+        while (o > 0 && ((unsigned char)out[o] & 0xc0) == 0x80)
+            o--; /* do not split a multi-byte character */
     }
     out[o] = '\0';
     return o > 0 ? out : NULL;
@@ -492,15 +457,12 @@ const char *jumio_error_text(apr_pool_t *p, const char *body, apr_size_t len)
     }
     title = jumio_json_str(p, root, "title");
     detail = jumio_json_str(p, root, "detail");
-    if (jumio_json_nonempty(title) && jumio_json_nonempty(detail)) {
+    if (jumio_json_nonempty(title) && jumio_json_nonempty(detail))
         text = apr_pstrcat(p, title, ": ", detail, NULL);
-    }
-    else if (jumio_json_nonempty(title) || jumio_json_nonempty(detail)) {
+    else if (jumio_json_nonempty(title) || jumio_json_nonempty(detail))
         text = jumio_json_nonempty(title) ? title : detail;
-    }
-    else {
+    else
         text = jumio_json_str(p, root, "message");
-    }
     json_decref(root);
     return text ? jumio_mapping_printable(p, text) : NULL;
 }

@@ -8,9 +8,9 @@
 #include <jansson.h>
 
 typedef struct {
-    const char *workflow_id;     /* workflowExecution.id, UUID */
-    const char *status;          /* workflowExecution.status, one of the five */
-    const char *account_id;      /* account.id, UUID */
+    const char *workflow_id; /* workflowExecution.id, UUID */
+    const char *status;      /* workflowExecution.status, one of the five */
+    const char *account_id;  /* account.id, UUID */
 } jumio_callback_t;
 
 /* Parse a callback body. form != 0: application/x-www-form-urlencoded with dotted keys
@@ -20,23 +20,23 @@ const char *jumio_callback_parse(apr_pool_t *p, const char *body, apr_size_t len
                                  jumio_callback_t *cb);
 
 typedef struct {
-    const char *category;        /* ID, FACEMAP, SELFIE, DOCUMENT */
-    const char *id;              /* credential id */
+    const char *category; /* ID, FACEMAP, SELFIE, DOCUMENT */
+    const char *id;       /* credential id */
 } jumio_cred_t;
 
 typedef struct {
-    const char *cir;             /* customerInternalReference */
-    const char *user_reference;  /* may be NULL */
-    int workflow_key;            /* > 0 */
-    apr_array_header_t *id_types;       /* of const char *, may be NULL/empty */
-    apr_array_header_t *id_countries;   /* of const char *, may be NULL/empty */
-    apr_array_header_t *facemap_types;  /* of const char *, may be NULL/empty */
-    apr_array_header_t *enrolment;      /* of jumio_cred_t, used for workflow 9; may be NULL */
-    const char *callback_url;    /* may be NULL */
-    const char *token_lifetime;  /* may be NULL */
-    const char *success_url;     /* may be NULL */
-    const char *error_url;       /* may be NULL */
-    const char *locale;          /* may be NULL */
+    const char *cir;                   /* customerInternalReference */
+    const char *user_reference;        /* may be NULL */
+    int workflow_key;                  /* > 0 */
+    apr_array_header_t *id_types;      /* of const char *, may be NULL/empty */
+    apr_array_header_t *id_countries;  /* of const char *, may be NULL/empty */
+    apr_array_header_t *facemap_types; /* of const char *, may be NULL/empty */
+    apr_array_header_t *enrolment;     /* of jumio_cred_t, used for workflow 9; may be NULL */
+    const char *callback_url;          /* may be NULL */
+    const char *token_lifetime;        /* may be NULL */
+    const char *success_url;           /* may be NULL */
+    const char *error_url;             /* may be NULL */
+    const char *locale;                /* may be NULL */
 } jumio_account_req_t;
 
 /* The JSON body of POST/PUT /api/v1/accounts (field names per Jumio's KYX guide).
@@ -44,11 +44,11 @@ typedef struct {
 json_t *jumio_account_request(const jumio_account_req_t *req);
 
 typedef struct {
-    const char *timestamp;       /* may be NULL */
-    const char *account_id;      /* UUID */
-    const char *workflow_id;     /* UUID */
-    const char *web_href;        /* required */
-    const char *sdk_token;       /* may be NULL */
+    const char *timestamp;           /* may be NULL */
+    const char *account_id;          /* UUID */
+    const char *workflow_id;         /* UUID */
+    const char *web_href;            /* required */
+    const char *sdk_token;           /* may be NULL */
     apr_array_header_t *credentials; /* of jumio_cred_t (entries with id and category) */
 } jumio_account_resp_t;
 

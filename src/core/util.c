@@ -14,11 +14,10 @@
 
 #include "core/util.h"
 
-#define JUMIO_UUID_LEN 36
-#define JUMIO_UUID_BYTES 16
+#define JUMIO_UUID_LEN        36
+#define JUMIO_UUID_BYTES      16
 #define JUMIO_TOKEN_MAX_BYTES 4096
-#define JUMIO_B64URL_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-
+#define JUMIO_B64URL_CHARS    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 /* 1 when c is an ASCII hex digit (either case). */
 static int jumio_util_is_hex(char c)
@@ -31,17 +30,15 @@ int jumio_util_is_uuid(const char *s)
 {
     int i;
 
-    if (!s) {
+    if (!s)
         return 0;
-    }
     for (i = 0; i < JUMIO_UUID_LEN; i++) {
         if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (s[i] != '-') {
+            if (s[i] != '-')
                 return 0;
-            }
         }
         else if (!jumio_util_is_hex(s[i])) {
-            return 0;        /* also stops at the NUL of a short string */
+            return 0; /* also stops at the NUL of a short string */
         }
     }
     return s[JUMIO_UUID_LEN] == '\0';
@@ -53,15 +50,13 @@ const char *jumio_util_uuid_v4(apr_pool_t *p)
     unsigned char b[JUMIO_UUID_BYTES];
     const char *hex, *uuid;
 
-    if (apr_generate_random_bytes(b, sizeof(b)) != APR_SUCCESS) {
+    if (apr_generate_random_bytes(b, sizeof(b)) != APR_SUCCESS)
         return NULL;
-    }
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);   /* version 4 */
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);   /* RFC 4122 variant */
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
     hex = apr_pescape_hex(p, b, sizeof(b), 0);
     OPENSSL_cleanse(b, sizeof(b));
-    uuid = apr_psprintf(p, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16,
-                        hex + 20);
+    uuid = apr_psprintf(p, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
     return uuid;
 }
 
@@ -71,13 +66,12 @@ const char *jumio_util_random_token(apr_pool_t *p, apr_size_t nbytes)
     unsigned char *buf;
     const char *token = NULL;
 
-    if (nbytes == 0 || nbytes > JUMIO_TOKEN_MAX_BYTES) {
+    if (nbytes == 0 || nbytes > JUMIO_TOKEN_MAX_BYTES)
         return NULL;
-    }
     buf = apr_palloc(p, nbytes);
     if (apr_generate_random_bytes(buf, nbytes) == APR_SUCCESS) {
-        token = apr_pencode_base64(p, (const char *)buf, (apr_ssize_t)nbytes,
-                                   APR_ENCODE_BASE64URL, NULL);
+        token = apr_pencode_base64(p, (const char *)buf, (apr_ssize_t)nbytes, APR_ENCODE_BASE64URL,
+                                   NULL);
     }
     OPENSSL_cleanse(buf, nbytes);
     return token;
@@ -89,14 +83,12 @@ int jumio_util_ct_equal(const char *a, const char *b)
 {
     size_t la, lb;
 
-    if (!a || !b) {
+    if (!a || !b)
         return 0;
-    }
     la = strlen(a);
     lb = strlen(b);
-    if (la != lb) {
+    if (la != lb)
         return 0;
-    }
     return CRYPTO_memcmp(a, b, la) == 0;
 }
 
@@ -109,13 +101,11 @@ const char *jumio_util_hmac_sha256_hex(apr_pool_t *p, const char *key, apr_size_
     unsigned int maclen = 0;
     const char *hex;
 
-    if (!key || keylen == 0 || keylen > (apr_size_t)INT_MAX || !msg) {
+    if (!key || keylen == 0 || keylen > (apr_size_t)INT_MAX || !msg)
         return NULL;
-    }
-    if (!HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)msg, strlen(msg),
-              mac, &maclen) || maclen != 32) {
+    if (!HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)msg, strlen(msg), mac, &maclen)
+        || maclen != 32)
         return NULL;
-    }
     hex = apr_pescape_hex(p, mac, maclen, 0);
     OPENSSL_cleanse(mac, sizeof(mac));
     return hex;
@@ -127,14 +117,12 @@ int jumio_util_text_ok(const char *s, apr_size_t n, apr_size_t max, int high)
 {
     apr_size_t i;
 
-    if (!s || n == 0 || n > max) {
+    if (!s || n == 0 || n > max)
         return 0;
-    }
     for (i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c == 0x7f || (c >= 0x80 && !high)) {
+        if (c < 0x20 || c == 0x7f || (c >= 0x80 && !high))
             return 0;
-        }
     }
     return 1;
 }
@@ -154,27 +142,21 @@ char *jumio_util_b64url_decode(apr_pool_t *p, const char *in, apr_size_t *outlen
     apr_size_t len, n = 0;
     const char *out, *back;
 
-    if (outlen) {
+    if (outlen)
         *outlen = 0;
-    }
-    if (!in || !outlen) {
+    if (!in || !outlen)
         return NULL;
-    }
     len = strlen(in);
-    while (len > 0 && in[len - 1] == '=') {
+    while (len > 0 && in[len - 1] == '=')
         len--;
-    }
-    if (len != strlen(in) && (strlen(in) % 4 != 0 || strlen(in) - len > 2)) {
-        return NULL;                    /* padding, when present, must complete a quantum */
-    }
-    if (strspn(in, JUMIO_B64URL_CHARS) != len || len % 4 == 1) {
+    if (len != strlen(in) && (strlen(in) % 4 != 0 || strlen(in) - len > 2))
+        return NULL; /* padding, when present, must complete a quantum */
+    if (strspn(in, JUMIO_B64URL_CHARS) != len || len % 4 == 1)
         return NULL;
-    }
     out = apr_pdecode_base64(p, in, (apr_ssize_t)len, APR_ENCODE_BASE64URL, &n);
     back = out ? apr_pencode_base64(p, out, (apr_ssize_t)n, APR_ENCODE_BASE64URL, NULL) : NULL;
-    if (!back || strlen(back) != len || memcmp(back, in, len) != 0) {
+    if (!back || strlen(back) != len || memcmp(back, in, len) != 0)
         return NULL;
-    }
     *outlen = n;
     return (char *)out;
 }

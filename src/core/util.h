@@ -5,7 +5,7 @@
 
 #include <apr_pools.h>
 
-#define JUMIO_UTIL_MAX_USER_ID 255      /* bytes of a user id */
+#define JUMIO_UTIL_MAX_USER_ID 255 /* bytes of a user id */
 
 /* 1 when s is a UUID in 8-4-4-4-12 hex form (either case), else 0. NULL gives 0. */
 int jumio_util_is_uuid(const char *s);

@@ -11,26 +11,22 @@ typedef struct {
     int rejected;
     int warning;
     int passed;
-    int other;      /* executed, but neither PASSED, WARNING nor REJECTED (unknown or missing) */
+    int other; /* executed, but neither PASSED, WARNING nor REJECTED (unknown or missing) */
 } jumio_workflow_tally_t;
 
 /* Rank of a workflow status: INITIATED 0, ACQUIRED 1, PROCESSED/SESSION_EXPIRED/TOKEN_EXPIRED 2,
  * anything else (or NULL) -1. */
 int jumio_status_rank(const char *status)
 {
-    if (!status) {
+    if (!status)
         return -1;
-    }
-    if (strcmp(status, "INITIATED") == 0) {
+    if (strcmp(status, "INITIATED") == 0)
         return 0;
-    }
-    if (strcmp(status, "ACQUIRED") == 0) {
+    if (strcmp(status, "ACQUIRED") == 0)
         return 1;
-    }
     if (strcmp(status, "PROCESSED") == 0 || strcmp(status, "SESSION_EXPIRED") == 0
-        || strcmp(status, "TOKEN_EXPIRED") == 0) {
+        || strcmp(status, "TOKEN_EXPIRED") == 0)
         return 2;
-    }
     return -1;
 }
 
@@ -51,21 +47,16 @@ static void jumio_workflow_tally_entry(jumio_workflow_tally_t *t, json_t *entry)
 {
     const char *type = jumio_workflow_decision_type(entry);
 
-    if (!type) {
+    if (!type)
         t->other++;
-    }
-    else if (strcmp(type, "REJECTED") == 0) {
+    else if (strcmp(type, "REJECTED") == 0)
         t->rejected++;
-    }
-    else if (strcmp(type, "WARNING") == 0) {
+    else if (strcmp(type, "WARNING") == 0)
         t->warning++;
-    }
-    else if (strcmp(type, "PASSED") == 0) {
+    else if (strcmp(type, "PASSED") == 0)
         t->passed++;
-    }
-    else if (strcmp(type, "NOT_EXECUTED") != 0) {
+    else if (strcmp(type, "NOT_EXECUTED") != 0)
         t->other++;
-    }
 }
 
 /* Count every entry of one capability value (an array; anything else counts as one entry). */
@@ -78,7 +69,8 @@ static void jumio_workflow_tally_capability(jumio_workflow_tally_t *t, json_t *c
         jumio_workflow_tally_entry(t, cap);
         return;
     }
-    json_array_foreach(cap, i, entry) {
+    json_array_foreach(cap, i, entry)
+    {
         jumio_workflow_tally_entry(t, entry);
     }
 }
@@ -86,15 +78,12 @@ static void jumio_workflow_tally_capability(jumio_workflow_tally_t *t, json_t *c
 /* The decision a tally stands for (docs/DESIGN.md "Decisions"); a static string. */
 static const char *jumio_workflow_tally_result(const jumio_workflow_tally_t *t)
 {
-    if (t->rejected > 0) {
+    if (t->rejected > 0)
         return "REJECTED";
-    }
-    if (t->warning > 0) {
+    if (t->warning > 0)
         return "WARNING";
-    }
-    if (t->passed > 0 && t->other == 0) {
+    if (t->passed > 0 && t->other == 0)
         return "PASSED";
-    }
     return "NOT_EXECUTED";
 }
 
@@ -104,11 +93,9 @@ static const char *jumio_workflow_known_decision(const char *type)
     static const char *const known[] = { "PASSED", "WARNING", "REJECTED", "NOT_EXECUTED" };
     size_t i;
 
-    for (i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
-        if (strcmp(type, known[i]) == 0) {
+    for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        if (strcmp(type, known[i]) == 0)
             return known[i];
-        }
-    }
     return "NOT_EXECUTED";
 }
 
@@ -121,10 +108,10 @@ const char *jumio_decision_of_details(json_t *details)
     const char *name;
     json_t *cap;
 
-    if (top) {
+    if (top)
         return jumio_workflow_known_decision(top);
-    }
-    json_object_foreach(json_object_get(details, "capabilities"), name, cap) {
+    json_object_foreach(json_object_get(details, "capabilities"), name, cap)
+    {
         jumio_workflow_tally_capability(&t, cap);
     }
     return jumio_workflow_tally_result(&t);
@@ -137,9 +124,8 @@ static json_t *jumio_workflow_definition_key(json_t *details)
     json_t *key = json_object_get(json_object_get(details, "workflow"), "definitionKey");
     char buf[32];
 
-    if (json_is_string(key)) {
+    if (json_is_string(key))
         return json_string(json_string_value(key));
-    }
     if (json_is_integer(key)) {
         snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, json_integer_value(key));
         return json_string(buf);
@@ -153,10 +139,10 @@ static json_t *jumio_workflow_capability_types(json_t *details)
     json_t *out = json_object(), *cap;
     const char *name;
 
-    if (!out) {
+    if (!out)
         return NULL;
-    }
-    json_object_foreach(json_object_get(details, "capabilities"), name, cap) {
+    json_object_foreach(json_object_get(details, "capabilities"), name, cap)
+    {
         jumio_workflow_tally_t t = { 0, 0, 0, 0 };
         jumio_workflow_tally_capability(&t, cap);
         if (json_object_set_new(out, name, json_string(jumio_workflow_tally_result(&t))) != 0) {
@@ -173,12 +159,11 @@ json_t *jumio_decision_data(json_t *details)
 {
     json_t *out = json_object();
 
-    if (!out) {
+    if (!out)
         return NULL;
-    }
     if (json_object_set_new(out, "definitionKey", jumio_workflow_definition_key(details)) != 0
-        || json_object_set_new(out, "capabilities",
-                               jumio_workflow_capability_types(details)) != 0) {
+        || json_object_set_new(out, "capabilities", jumio_workflow_capability_types(details))
+               != 0) {
         json_decref(out);
         return NULL;
     }

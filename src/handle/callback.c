@@ -52,9 +52,8 @@ static int jumio_callback_read(jumio_req_t *q, jumio_callback_t *cb, char **body
 /* Refuse a callback whose signing token does not match (403, one warning line). */
 static int jumio_callback_forbidden(request_rec *r, const jumio_callback_t *cb, const char *why)
 {
-    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                  "mod_jumio: callback for %s from %s refused: %s", cb->workflow_id,
-                  r->useragent_ip, why);
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "mod_jumio: callback for %s from %s refused: %s",
+                  cb->workflow_id, r->useragent_ip, why);
     return jumio_http_fail_msg(r, JUMIO_E_FORBIDDEN, "The callback could not be verified.");
 }
 

@@ -34,15 +34,17 @@ int jumio_handle_erase(jumio_req_t *q)
     int rc, n;
     if (!(user = jumio_user_identify(q->r, q->sc, q->dc)))
         return jumio_user_reject(q->r);
-    if (!(db = jumio_store_acquire(&q->c)) || (rc = jumio_store_account_get(&q->c, db, user, &acct)) < 0)
+    if (!(db = jumio_store_acquire(&q->c))
+        || (rc = jumio_store_account_get(&q->c, db, user, &acct)) < 0)
         return jumio_http_fail(q->r, JUMIO_E_UNAVAILABLE);
     if (rc > 0)
         return jumio_http_fail_msg(q->r, JUMIO_E_NOT_FOUND, "Nothing is stored for this user.");
     if ((rc = jumio_erase_remote(q, acct.account_id)) != JUMIO_CONTINUE)
         return rc;
     if ((n = jumio_store_erase(&q->c, db, user)) < 0)
-        return jumio_http_fail_msg(q->r, JUMIO_E_UNAVAILABLE,
-                                   "The account was deleted at Jumio but local rows remain; retry.");
+        return jumio_http_fail_msg(
+            q->r, JUMIO_E_UNAVAILABLE,
+            "The account was deleted at Jumio but local rows remain; retry.");
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, "mod_jumio: erased account %s (%d transactions)",
                   acct.account_id, n);
     return jumio_http_json(q->r, HTTP_OK, json_pack("{s:b, s:i}", "erased", 1, "transactions", n));

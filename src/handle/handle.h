@@ -12,7 +12,7 @@
 /* One request as every handler sees it, built once by the dispatcher. */
 typedef struct {
     request_rec *r;
-    jumio_ctx_t c;               /* the request's context for storage, client and work calls */
+    jumio_ctx_t c; /* the request's context for storage, client and work calls */
     jumio_srv_cfg_t *sc;
     jumio_dir_cfg_t *dc;
 } jumio_req_t;

@@ -57,16 +57,25 @@ static int jumio_health_prometheus(request_rec *r, const char *overall, int db_u
     r->status = strcmp(overall, "DOWN") ? HTTP_OK : HTTP_SERVICE_UNAVAILABLE;
     ap_set_content_type(r, "text/plain; version=0.0.4");
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
-    ap_rprintf(r, "# HELP jumio_up 1 when mod_jumio is UP, 0.5 DEGRADED, 0 DOWN\n# TYPE jumio_up gauge\n"
-               "jumio_up %s\n", !strcmp(overall, "UP") ? "1" : !strcmp(overall, "DOWN") ? "0" : "0.5");
-    ap_rprintf(r, "# TYPE jumio_database_up gauge\njumio_database_up %d\n"
-               "# TYPE jumio_upstream_up gauge\njumio_upstream_up %d\n", db_up, jumio_up);
-    ap_rprintf(r, "# TYPE jumio_transactions gauge\njumio_transactions %" APR_INT64_T_FMT "\n"
-               "# TYPE jumio_transactions_pending gauge\njumio_transactions_pending %" APR_INT64_T_FMT "\n"
-               "# TYPE jumio_details_pending gauge\njumio_details_pending %" APR_INT64_T_FMT "\n"
-               "# TYPE jumio_callbacks gauge\njumio_callbacks %" APR_INT64_T_FMT "\n"
-               "# TYPE jumio_accounts gauge\njumio_accounts %" APR_INT64_T_FMT "\n",
-               k->transactions, k->pending, k->details_pending, k->callbacks, k->accounts);
+    ap_rprintf(
+        r,
+        "# HELP jumio_up 1 when mod_jumio is UP, 0.5 DEGRADED, 0 DOWN\n# TYPE jumio_up gauge\n"
+        "jumio_up %s\n",
+        !strcmp(overall, "UP")     ? "1"
+        : !strcmp(overall, "DOWN") ? "0"
+                                   : "0.5");
+    ap_rprintf(r,
+               "# TYPE jumio_database_up gauge\njumio_database_up %d\n"
+               "# TYPE jumio_upstream_up gauge\njumio_upstream_up %d\n",
+               db_up, jumio_up);
+    ap_rprintf(
+        r,
+        "# TYPE jumio_transactions gauge\njumio_transactions %" APR_INT64_T_FMT "\n"
+        "# TYPE jumio_transactions_pending gauge\njumio_transactions_pending %" APR_INT64_T_FMT "\n"
+        "# TYPE jumio_details_pending gauge\njumio_details_pending %" APR_INT64_T_FMT "\n"
+        "# TYPE jumio_callbacks gauge\njumio_callbacks %" APR_INT64_T_FMT "\n"
+        "# TYPE jumio_accounts gauge\njumio_accounts %" APR_INT64_T_FMT "\n",
+        k->transactions, k->pending, k->details_pending, k->callbacks, k->accounts);
     return OK;
 }
 

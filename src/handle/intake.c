@@ -18,10 +18,10 @@ typedef struct {
     jumio_dir_cfg_t *dc;
     jumio_db_t *db;
     const char *user;
-    const char *callback_url;    /* from the body or config, before signing */
-    jumio_acct_t acct;           /* stored account (account_id NULL when none) */
+    const char *callback_url; /* from the body or config, before signing */
+    jumio_acct_t acct;        /* stored account (account_id NULL when none) */
     jumio_account_req_t req;
-    const char *token;           /* callback signing token, or NULL */
+    const char *token; /* callback signing token, or NULL */
 } jumio_intake_t;
 
 /* Parse the optional JSON body; sets in->callback_url. JUMIO_CONTINUE or the answer sent. */
@@ -131,8 +131,8 @@ static int jumio_intake_account(jumio_intake_t *in)
         return jumio_http_fail(in->r, JUMIO_E_UNAVAILABLE);
     if (rc > 0)
         in->acct.account_id = NULL;
-    if (in->req.workflow_key == 9 && (!in->acct.account_id || !in->acct.credentials
-                                      || !in->acct.credentials->nelts))
+    if (in->req.workflow_key == 9
+        && (!in->acct.account_id || !in->acct.credentials || !in->acct.credentials->nelts))
         return jumio_http_fail(in->r, JUMIO_E_NO_ENROLMENT);
     in->req.enrolment = in->acct.credentials;
     return JUMIO_CONTINUE;
@@ -177,14 +177,15 @@ static int jumio_intake_finish(jumio_intake_t *in, json_t *answer)
     tx.redirect_url = resp.web_href;
     tx.jumio_timestamp = resp.timestamp;
     tx.callback_token = in->token;
-    tx.next_check_at = (apr_int64_t)apr_time_sec(apr_time_now())
-                       + jumio_config_schedule(in->sc, 0);
+    tx.next_check_at = (apr_int64_t)apr_time_sec(apr_time_now()) + jumio_config_schedule(in->sc, 0);
     acct.user_id = in->user;
     acct.account_id = resp.account_id;
     acct.credentials = resp.credentials;
     if (jumio_store_intake(in->ctx, in->db, &tx, &acct, in->req.workflow_key == 9)) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "mod_jumio: workflow %s created at Jumio "
-                      "but could not be stored", resp.workflow_id);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "mod_jumio: workflow %s created at Jumio "
+                      "but could not be stored",
+                      resp.workflow_id);
         return jumio_http_fail(r, JUMIO_E_UNAVAILABLE);
     }
     out = json_pack("{s:s, s:s, s:s?}", "link", resp.web_href, "transactionReference",
@@ -217,10 +218,12 @@ static int jumio_intake_run(jumio_intake_t *in)
     in->req.cir = jumio_util_uuid_v4(in->r->pool);
     body = in->req.cir ? jumio_account_request(&in->req) : NULL;
     if (!body)
-        return jumio_http_fail_msg(in->r, JUMIO_E_INTERNAL, "The Jumio request could not be built.");
+        return jumio_http_fail_msg(in->r, JUMIO_E_INTERNAL,
+                                   "The Jumio request could not be built.");
     jumio_intake_call(in, body, &ans);
     json_decref(body);
-    rc = ans.outcome == JUMIO_UP_OK ? jumio_intake_finish(in, ans.json) : jumio_client_fail(in->r, &ans);
+    rc = ans.outcome == JUMIO_UP_OK ? jumio_intake_finish(in, ans.json)
+                                    : jumio_client_fail(in->r, &ans);
     json_decref(ans.json);
     return rc;
 }

@@ -17,24 +17,26 @@ static int jumio_poll_done(jumio_req_t *q, const jumio_tx_t *tx)
     request_rec *r = q->r;
     jumio_data_e mode = jumio_config_poll_data(q->dc);
     const char *data = !tx->details || mode == JUMIO_DATA_NONE ? NULL
-                     : mode == JUMIO_DATA_FULL ? tx->details : tx->summary;
-    json_t *head = json_pack("{s:b, s:s, s:s, s:s?}", "done", 1, "transactionReference",
-                             tx->workflow_id, "status", tx->status, "decision",
-                             tx->details ? tx->decision : NULL);
+                       : mode == JUMIO_DATA_FULL               ? tx->details
+                                                               : tx->summary;
+    json_t *head =
+        json_pack("{s:b, s:s, s:s, s:s?}", "done", 1, "transactionReference", tx->workflow_id,
+                  "status", tx->status, "decision", tx->details ? tx->decision : NULL);
     const char *text = jumio_json_dump(r->pool, head);
     json_decref(head);
     if (!text)
         return jumio_http_fail_msg(r, JUMIO_E_INTERNAL, "The answer could not be made.");
-    text = apr_pstrmemdup(r->pool, text, strlen(text) - 1);   /* without the closing brace */
-    return jumio_http_json_text(r, HTTP_OK, apr_pstrcat(r->pool, text, ",\"data\":",
-                                                        data ? data : "null", "}", NULL));
+    text = apr_pstrmemdup(r->pool, text, strlen(text) - 1); /* without the closing brace */
+    return jumio_http_json_text(
+        r, HTTP_OK, apr_pstrcat(r->pool, text, ",\"data\":", data ? data : "null", "}", NULL));
 }
 
 /* The answer for a transaction that is not done (yet). */
 static int jumio_poll_pending(request_rec *r, const jumio_tx_t *tx)
 {
-    return jumio_http_json(r, HTTP_OK, json_pack("{s:b, s:s, s:s}", "done", 0,
-                           "transactionReference", tx->workflow_id, "status", tx->status));
+    return jumio_http_json(r, HTTP_OK,
+                           json_pack("{s:b, s:s, s:s}", "done", 0, "transactionReference",
+                                     tx->workflow_id, "status", tx->status));
 }
 
 /* Load the caller's own transaction. JUMIO_CONTINUE when found (tx filled), else the answer. */

@@ -18,8 +18,10 @@ static apr_global_mutex_t *jumio_lock_gate;
 static void jumio_lock_none(server_rec *s, apr_status_t rv, const char *what)
 {
     jumio_lock_gate = NULL;
-    ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, "mod_jumio: cannot %s the database write gate; "
-                 "SQLite writers will meet each other's locks (slower)", what);
+    ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
+                 "mod_jumio: cannot %s the database write gate; "
+                 "SQLite writers will meet each other's locks (slower)",
+                 what);
 }
 
 /* Create the write gate (post_config, in the parent); a failure is logged and leaves none. */
@@ -87,8 +89,10 @@ int jumio_lock_backoff(jumio_ctx_t *c, int attempt, apr_time_t deadline)
     apr_interval_time_t cap = apr_time_from_msec(attempt < 6 ? 2 << attempt : 64);
     apr_interval_time_t wait = cap / 2 + jumio_lock_jitter(cap / 2);
     if (apr_time_now() + wait >= deadline) {
-        jumio_log(c, APLOG_ERR, 0, "mod_jumio: database busy: given up after %d tries in %d s "
-                  "(JumioDBTimeout)", attempt, jumio_config_db_timeout(jumio_config_srv_of(c)));
+        jumio_log(c, APLOG_ERR, 0,
+                  "mod_jumio: database busy: given up after %d tries in %d s "
+                  "(JumioDBTimeout)",
+                  attempt, jumio_config_db_timeout(jumio_config_srv_of(c)));
         return -1;
     }
     apr_sleep(wait);

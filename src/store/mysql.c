@@ -25,9 +25,9 @@ static const char *const jumio_mysql_schema[] = {
 /* InnoDB waits for a row lock at most JumioDBTimeout seconds (then ER_LOCK_WAIT_TIMEOUT). */
 static void jumio_mysql_connect(jumio_ctx_t *c, ap_dbd_t *dbd, int timeout)
 {
-    int n, rv = apr_dbd_query(dbd->driver, dbd->handle, &n,
-                              apr_psprintf(c->pool, "SET SESSION innodb_lock_wait_timeout = %d",
-                                           timeout));
+    int n, rv = apr_dbd_query(
+               dbd->driver, dbd->handle, &n,
+               apr_psprintf(c->pool, "SET SESSION innodb_lock_wait_timeout = %d", timeout));
     if (rv)
         jumio_log(c, APLOG_WARNING, 0, "mod_jumio: setting innodb_lock_wait_timeout failed: %s",
                   apr_dbd_error(dbd->driver, dbd->handle, rv));
@@ -43,9 +43,9 @@ static int jumio_mysql_busy(ap_dbd_t *dbd, int rv)
 const jumio_dialect_t jumio_dialect_mysql = {
     .name = "mysql",
     .schema = jumio_mysql_schema,
-    .schema_in_tx = 0,                  /* DDL commits implicitly in MySQL */
+    .schema_in_tx = 0, /* DDL commits implicitly in MySQL */
     .begin = "START TRANSACTION",
-    .gate = 0,                          /* InnoDB locks rows; other nodes write too */
+    .gate = 0, /* InnoDB locks rows; other nodes write too */
     .upsert = "INSERT INTO jumio_accounts (user_id, account_id, credentials, created_at, "
               "updated_at) VALUES (%s, %s, %s, %lld, %lld) ON DUPLICATE KEY UPDATE "
               "account_id = VALUES(account_id), credentials = VALUES(credentials), "

@@ -8,7 +8,8 @@ static const char *const jumio_sqlite_schema[] = {
     "account_id VARCHAR(36) NOT NULL, credentials TEXT, created_at BIGINT NOT NULL, "
     "updated_at BIGINT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS jumio_transactions (workflow_id VARCHAR(36) PRIMARY KEY, "
-    "account_id VARCHAR(36) NOT NULL, user_id VARCHAR(255) NOT NULL, workflow_key INTEGER NOT NULL, "
+    "account_id VARCHAR(36) NOT NULL, user_id VARCHAR(255) NOT NULL, workflow_key INTEGER NOT "
+    "NULL, "
     "cir VARCHAR(100) NOT NULL, redirect_url TEXT, jumio_timestamp VARCHAR(40), "
     "status VARCHAR(20) NOT NULL, status_rank INTEGER NOT NULL, callback_token VARCHAR(64), "
     "details TEXT, summary TEXT, decision VARCHAR(20), status_checks INTEGER NOT NULL DEFAULT 0, "
@@ -17,7 +18,8 @@ static const char *const jumio_sqlite_schema[] = {
     "created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS jumio_transactions_user ON jumio_transactions (user_id)",
     "CREATE INDEX IF NOT EXISTS jumio_transactions_due ON jumio_transactions (next_check_at)",
-    "CREATE INDEX IF NOT EXISTS jumio_transactions_pending ON jumio_transactions (status_rank, details_claim_until)",
+    "CREATE INDEX IF NOT EXISTS jumio_transactions_pending ON jumio_transactions (status_rank, "
+    "details_claim_until)",
     "CREATE TABLE IF NOT EXISTS jumio_callbacks (id INTEGER PRIMARY KEY AUTOINCREMENT, "
     "received_at BIGINT NOT NULL, remote_addr VARCHAR(64), workflow_id VARCHAR(36), "
     "status VARCHAR(20), body TEXT)",

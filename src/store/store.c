@@ -12,12 +12,27 @@
 
 /* Statements are prepared by us on each new connection after the schema exists (mod_dbd's
  * own ap_dbd_prepare would prepare them before any table could be created: docs/DESIGN.md). */
-typedef enum { JUMIO_ST_ACCT_GET, JUMIO_ST_ACCT_UPSERT, JUMIO_ST_ACCT_UPSERT_KEEP,
-               JUMIO_ST_TX_INSERT, JUMIO_ST_TX_GET, JUMIO_ST_TX_STATUS, JUMIO_ST_CB_INSERT,
-               JUMIO_ST_DETAILS, JUMIO_ST_CLAIM, JUMIO_ST_CLAIM_DETAILS, JUMIO_ST_DUE,
-               JUMIO_ST_UNCLAIM_DETAILS, JUMIO_ST_ERASE_CB, JUMIO_ST_ERASE_TX, JUMIO_ST_ERASE_ACCT,
-               JUMIO_ST_COUNTERS, JUMIO_ST_CLAIM_DETAILS_ANY, JUMIO_ST_RESCHEDULE,
-               JUMIO_ST_COUNT } jumio_st_e;
+typedef enum {
+    JUMIO_ST_ACCT_GET,
+    JUMIO_ST_ACCT_UPSERT,
+    JUMIO_ST_ACCT_UPSERT_KEEP,
+    JUMIO_ST_TX_INSERT,
+    JUMIO_ST_TX_GET,
+    JUMIO_ST_TX_STATUS,
+    JUMIO_ST_CB_INSERT,
+    JUMIO_ST_DETAILS,
+    JUMIO_ST_CLAIM,
+    JUMIO_ST_CLAIM_DETAILS,
+    JUMIO_ST_DUE,
+    JUMIO_ST_UNCLAIM_DETAILS,
+    JUMIO_ST_ERASE_CB,
+    JUMIO_ST_ERASE_TX,
+    JUMIO_ST_ERASE_ACCT,
+    JUMIO_ST_COUNTERS,
+    JUMIO_ST_CLAIM_DETAILS_ANY,
+    JUMIO_ST_RESCHEDULE,
+    JUMIO_ST_COUNT
+} jumio_st_e;
 
 struct jumio_db {
     ap_dbd_t *dbd;
@@ -30,72 +45,75 @@ typedef struct {
     jumio_st_e st;
     int nargs;
     const char **args;
-    int *nrows;                 /* rows affected, or NULL */
-    const char *sql;            /* plain SQL run instead of st, or NULL */
+    int *nrows;      /* rows affected, or NULL */
+    const char *sql; /* plain SQL run instead of st, or NULL */
 } jumio_store_step_t;
 
-#define JUMIO_STEP(st, args, nrows) { st, (int)(sizeof(args) / sizeof(*(args))), args, nrows, NULL }
+#define JUMIO_STEP(st, args, nrows)                                                                \
+    {                                                                                              \
+        st, (int)(sizeof(args) / sizeof(*(args))), args, nrows, NULL                               \
+    }
 
-static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *jumio_store_dbd_acquire;
-static APR_OPTIONAL_FN_TYPE(ap_dbd_open) *jumio_store_dbd_open;
-static APR_OPTIONAL_FN_TYPE(ap_dbd_close) *jumio_store_dbd_close;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) * jumio_store_dbd_acquire;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_open) * jumio_store_dbd_open;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_close) * jumio_store_dbd_close;
 
-static const jumio_dialect_t *const jumio_store_dialects[] = {
-    &jumio_dialect_sqlite, &jumio_dialect_mysql, NULL
-};
+static const jumio_dialect_t *const jumio_store_dialects[] = { &jumio_dialect_sqlite,
+                                                               &jumio_dialect_mysql, NULL };
 
-#define JUMIO_TX_COLS "workflow_id, account_id, user_id, workflow_key, cir, redirect_url, " \
-    "jumio_timestamp, status, callback_token, details, decision, status_checks, created_at, summary"
+#define JUMIO_TX_COLS                                                                              \
+    "workflow_id, account_id, user_id, workflow_key, cir, redirect_url, "                          \
+    "jumio_timestamp, status, callback_token, details, decision, status_checks, created_at, "      \
+    "summary"
 
 /* The SQL of each statement; the upserts are the dialect's (NULL here). */
 static const char *const jumio_store_sql[JUMIO_ST_COUNT] = {
     [JUMIO_ST_ACCT_GET] = "SELECT account_id, credentials FROM jumio_accounts WHERE user_id = %s",
     [JUMIO_ST_TX_INSERT] =
-    "INSERT INTO jumio_transactions (workflow_id, account_id, user_id, workflow_key, cir, "
-    "redirect_url, jumio_timestamp, status, status_rank, callback_token, status_checks, "
-    "next_check_at, created_at, updated_at) "
-    "VALUES (%s, %s, %s, %d, %s, %s, %s, 'INITIATED', 0, %s, 0, %lld, %lld, %lld)",
+        "INSERT INTO jumio_transactions (workflow_id, account_id, user_id, workflow_key, cir, "
+        "redirect_url, jumio_timestamp, status, status_rank, callback_token, status_checks, "
+        "next_check_at, created_at, updated_at) "
+        "VALUES (%s, %s, %s, %d, %s, %s, %s, 'INITIATED', 0, %s, 0, %lld, %lld, %lld)",
     [JUMIO_ST_TX_GET] = "SELECT " JUMIO_TX_COLS " FROM jumio_transactions WHERE workflow_id = %s",
     [JUMIO_ST_TX_STATUS] =
-    "UPDATE jumio_transactions SET status = %s, status_rank = %d, updated_at = %lld "
-    "WHERE workflow_id = %s AND status_rank < %d",
+        "UPDATE jumio_transactions SET status = %s, status_rank = %d, updated_at = %lld "
+        "WHERE workflow_id = %s AND status_rank < %d",
     [JUMIO_ST_CB_INSERT] =
-    "INSERT INTO jumio_callbacks (received_at, remote_addr, workflow_id, status, body) "
-    "VALUES (%lld, %s, %s, %s, %s)",
-    [JUMIO_ST_DETAILS] =
-    "UPDATE jumio_transactions SET details = %s, summary = %s, decision = %s, updated_at = %lld "
-    "WHERE workflow_id = %s AND details IS NULL",
+        "INSERT INTO jumio_callbacks (received_at, remote_addr, workflow_id, status, body) "
+        "VALUES (%lld, %s, %s, %s, %s)",
+    [JUMIO_ST_DETAILS] = "UPDATE jumio_transactions SET details = %s, summary = %s, decision = %s, "
+                         "updated_at = %lld "
+                         "WHERE workflow_id = %s AND details IS NULL",
     [JUMIO_ST_CLAIM] =
-    "UPDATE jumio_transactions SET status_checks = status_checks + 1, next_check_at = %lld "
-    "WHERE workflow_id = %s AND status_checks = %d AND status_rank < 2",
+        "UPDATE jumio_transactions SET status_checks = status_checks + 1, next_check_at = %lld "
+        "WHERE workflow_id = %s AND status_checks = %d AND status_rank < 2",
     [JUMIO_ST_CLAIM_DETAILS] =
-    "UPDATE jumio_transactions SET details_claim_until = %lld, "
-    "details_attempts = details_attempts + 1 WHERE workflow_id = %s AND details IS NULL "
-    "AND status = 'PROCESSED' AND details_claim_until < %lld AND details_attempts < 10",
+        "UPDATE jumio_transactions SET details_claim_until = %lld, "
+        "details_attempts = details_attempts + 1 WHERE workflow_id = %s AND details IS NULL "
+        "AND status = 'PROCESSED' AND details_claim_until < %lld AND details_attempts < 10",
     [JUMIO_ST_DUE] =
-    "SELECT " JUMIO_TX_COLS " FROM jumio_transactions WHERE (next_check_at <= %lld AND "
-    "status_rank < 2) OR (status_rank = 2 AND status = 'PROCESSED' AND details IS NULL AND "
-    "details_claim_until < %lld AND details_attempts < 10) ORDER BY created_at LIMIT 20",
+        "SELECT " JUMIO_TX_COLS " FROM jumio_transactions WHERE (next_check_at <= %lld AND "
+        "status_rank < 2) OR (status_rank = 2 AND status = 'PROCESSED' AND details IS NULL AND "
+        "details_claim_until < %lld AND details_attempts < 10) ORDER BY created_at LIMIT 20",
     [JUMIO_ST_UNCLAIM_DETAILS] =
-    "UPDATE jumio_transactions SET details_claim_until = 0 WHERE workflow_id = %s "
-    "AND details IS NULL",
-    [JUMIO_ST_ERASE_CB] =
-    "DELETE FROM jumio_callbacks WHERE workflow_id IN "
-    "(SELECT workflow_id FROM jumio_transactions WHERE user_id = %s)",
+        "UPDATE jumio_transactions SET details_claim_until = 0 WHERE workflow_id = %s "
+        "AND details IS NULL",
+    [JUMIO_ST_ERASE_CB] = "DELETE FROM jumio_callbacks WHERE workflow_id IN "
+                          "(SELECT workflow_id FROM jumio_transactions WHERE user_id = %s)",
     [JUMIO_ST_ERASE_TX] = "DELETE FROM jumio_transactions WHERE user_id = %s",
     [JUMIO_ST_ERASE_ACCT] = "DELETE FROM jumio_accounts WHERE user_id = %s",
     [JUMIO_ST_COUNTERS] =
-    "SELECT (SELECT COUNT(*) FROM jumio_transactions), "
-    "(SELECT COUNT(*) FROM jumio_transactions WHERE status_rank < 2), "
-    "(SELECT COUNT(*) FROM jumio_transactions WHERE status = 'PROCESSED' AND details IS NULL), "
-    "(SELECT COUNT(*) FROM jumio_callbacks), (SELECT COUNT(*) FROM jumio_accounts)",
+        "SELECT (SELECT COUNT(*) FROM jumio_transactions), "
+        "(SELECT COUNT(*) FROM jumio_transactions WHERE status_rank < 2), "
+        "(SELECT COUNT(*) FROM jumio_transactions WHERE status = 'PROCESSED' AND details IS NULL), "
+        "(SELECT COUNT(*) FROM jumio_callbacks), (SELECT COUNT(*) FROM jumio_accounts)",
     [JUMIO_ST_CLAIM_DETAILS_ANY] =
-    "UPDATE jumio_transactions SET details_claim_until = %lld, "
-    "details_attempts = details_attempts + 1 WHERE workflow_id = %s AND details IS NULL "
-    "AND status = 'PROCESSED' AND details_claim_until < %lld",
+        "UPDATE jumio_transactions SET details_claim_until = %lld, "
+        "details_attempts = details_attempts + 1 WHERE workflow_id = %s AND details IS NULL "
+        "AND status = 'PROCESSED' AND details_claim_until < %lld",
     [JUMIO_ST_RESCHEDULE] =
-    "UPDATE jumio_transactions SET next_check_at = %lld WHERE workflow_id = %s "
-    "AND status_checks = %d"
+        "UPDATE jumio_transactions SET next_check_at = %lld WHERE workflow_id = %s "
+        "AND status_checks = %d"
 };
 
 /* The dialect of a connection's driver, by apr_dbd_name(); NULL when not supported. */
@@ -112,8 +130,9 @@ static const jumio_dialect_t *jumio_store_dialect(const ap_dbd_t *dbd)
 /* SQL of statement i on a connection of dialect d. */
 static const char *jumio_store_stmt_sql(const jumio_dialect_t *d, int i)
 {
-    return i == JUMIO_ST_ACCT_UPSERT ? d->upsert
-         : i == JUMIO_ST_ACCT_UPSERT_KEEP ? d->upsert_keep : jumio_store_sql[i];
+    return i == JUMIO_ST_ACCT_UPSERT        ? d->upsert
+           : i == JUMIO_ST_ACCT_UPSERT_KEEP ? d->upsert_keep
+                                            : jumio_store_sql[i];
 }
 
 /* 1 when the failure status rv of a call means the database was busy (locked, deadlocked):
@@ -210,8 +229,8 @@ static int jumio_store_write_try(jumio_ctx_t *c, jumio_db_t *db, void *arg)
 
 /* Run a write (in one transaction when tx), behind the write gate when the dialect has one,
  * tried again as a whole while the database is busy, until JumioDBTimeout; 0 or -1 (logged). */
-static int jumio_store_write(jumio_ctx_t *c, jumio_db_t *db, const jumio_store_step_t *steps,
-                             int n, int tx)
+static int jumio_store_write(jumio_ctx_t *c, jumio_db_t *db, const jumio_store_step_t *steps, int n,
+                             int tx)
 {
     jumio_store_write_t w = { steps, n, tx };
     return jumio_store_retry(c, db, jumio_store_write_try, &w, db->dialect->gate);
@@ -357,8 +376,10 @@ jumio_db_t *jumio_store_acquire(jumio_ctx_t *c)
     db->dbd = dbd;
     db->dialect = jumio_store_dialect(dbd);
     if (!db->dialect)
-        jumio_log(c, APLOG_ERR, 0, "mod_jumio: database driver %s is not supported (DBDriver "
-                  "sqlite3 or mysql)", apr_dbd_name(dbd->driver));
+        jumio_log(c, APLOG_ERR, 0,
+                  "mod_jumio: database driver %s is not supported (DBDriver "
+                  "sqlite3 or mysql)",
+                  apr_dbd_name(dbd->driver));
     if (!db->dialect || jumio_store_setup(c, db)) {
         if (!c->r && jumio_store_dbd_close)
             jumio_store_dbd_close(c->s, dbd);
@@ -382,7 +403,7 @@ typedef struct {
     jumio_st_e st;
     int nargs;
     const char **args;
-    int max, rows;              /* rows wanted at most; rows read */
+    int max, rows; /* rows wanted at most; rows read */
     jumio_store_row_fn *fn;
     void *out;
 } jumio_store_select_t;
@@ -421,8 +442,8 @@ static const char *jumio_store_col(jumio_ctx_t *c, jumio_db_t *db, apr_dbd_row_t
 }
 
 /* Run one prepared statement as a write of its own; rows affected in *nrows; 0 or -1. */
-static int jumio_store_exec(jumio_ctx_t *c, jumio_db_t *db, jumio_st_e st, int *nrows,
-                            int nargs, const char **args)
+static int jumio_store_exec(jumio_ctx_t *c, jumio_db_t *db, jumio_st_e st, int *nrows, int nargs,
+                            const char **args)
 {
     jumio_store_step_t step = { st, nargs, args, nrows, NULL };
     return jumio_store_write(c, db, &step, 1, 0);
@@ -453,11 +474,17 @@ int jumio_store_intake(jumio_ctx_t *c, jumio_db_t *db, const jumio_tx_t *tx,
     const char *now = jumio_store_now(c);
     const char *a_args[5] = { acct->user_id, acct->account_id,
                               jumio_creds_to_json(c->pool, acct->credentials), now, now };
-    const char *t_args[11] = { tx->workflow_id, tx->account_id, tx->user_id,
-                               apr_itoa(c->pool, tx->workflow_key), tx->cir, tx->redirect_url,
-                               tx->jumio_timestamp, tx->callback_token,
+    const char *t_args[11] = { tx->workflow_id,
+                               tx->account_id,
+                               tx->user_id,
+                               apr_itoa(c->pool, tx->workflow_key),
+                               tx->cir,
+                               tx->redirect_url,
+                               tx->jumio_timestamp,
+                               tx->callback_token,
                                apr_psprintf(c->pool, "%" APR_INT64_T_FMT, tx->next_check_at),
-                               now, now };
+                               now,
+                               now };
     jumio_store_step_t steps[2] = {
         JUMIO_STEP(keep_creds ? JUMIO_ST_ACCT_UPSERT_KEEP : JUMIO_ST_ACCT_UPSERT, a_args, NULL),
         JUMIO_STEP(JUMIO_ST_TX_INSERT, t_args, NULL)
@@ -507,8 +534,8 @@ int jumio_store_due(jumio_ctx_t *c, jumio_db_t *db, apr_int64_t now, apr_array_h
     const char *t = apr_psprintf(c->pool, "%" APR_INT64_T_FMT, now);
     const char *args[2] = { t, t };
     *out = apr_array_make(c->pool, 20, sizeof(jumio_tx_t));
-    return jumio_store_select(c, db, JUMIO_ST_DUE, 2, args, 20, jumio_store_due_row, *out) < 0
-           ? -1 : 0;
+    return jumio_store_select(c, db, JUMIO_ST_DUE, 2, args, 20, jumio_store_due_row, *out) < 0 ? -1
+                                                                                               : 0;
 }
 
 /* Arguments of the forward-only status update. */
@@ -527,13 +554,10 @@ static void jumio_store_status_args(jumio_ctx_t *c, const char *wf, const char *
 int jumio_store_callback(jumio_ctx_t *c, jumio_db_t *db, const jumio_callback_t *cb,
                          const char *remote, const char *body, int known)
 {
-    const char *c_args[5] = { jumio_store_now(c), remote, cb->workflow_id, cb->status,
-                              body };
+    const char *c_args[5] = { jumio_store_now(c), remote, cb->workflow_id, cb->status, body };
     const char *s_args[5];
-    jumio_store_step_t steps[2] = {
-        JUMIO_STEP(JUMIO_ST_CB_INSERT, c_args, NULL),
-        JUMIO_STEP(JUMIO_ST_TX_STATUS, s_args, NULL)
-    };
+    jumio_store_step_t steps[2] = { JUMIO_STEP(JUMIO_ST_CB_INSERT, c_args, NULL),
+                                    JUMIO_STEP(JUMIO_ST_TX_STATUS, s_args, NULL) };
     jumio_store_status_args(c, cb->workflow_id, cb->status, s_args);
     return jumio_store_write(c, db, steps, known ? 2 : 1, 1);
 }
@@ -577,8 +601,8 @@ int jumio_store_claim_details(jumio_ctx_t *c, jumio_db_t *db, const char *workfl
     const char *args[3] = { apr_psprintf(c->pool, "%" APR_INT64_T_FMT, now + seconds), workflow_id,
                             apr_psprintf(c->pool, "%" APR_INT64_T_FMT, now) };
     int n = 0;
-    if (jumio_store_exec(c, db, capped ? JUMIO_ST_CLAIM_DETAILS : JUMIO_ST_CLAIM_DETAILS_ANY,
-                         &n, 3, args))
+    if (jumio_store_exec(c, db, capped ? JUMIO_ST_CLAIM_DETAILS : JUMIO_ST_CLAIM_DETAILS_ANY, &n, 3,
+                         args))
         return -1;
     return n == 1;
 }
@@ -606,11 +630,9 @@ int jumio_store_erase(jumio_ctx_t *c, jumio_db_t *db, const char *user)
 {
     const char *args[1] = { user };
     int n = 0;
-    jumio_store_step_t steps[3] = {
-        JUMIO_STEP(JUMIO_ST_ERASE_CB, args, NULL),
-        JUMIO_STEP(JUMIO_ST_ERASE_TX, args, &n),
-        JUMIO_STEP(JUMIO_ST_ERASE_ACCT, args, NULL)
-    };
+    jumio_store_step_t steps[3] = { JUMIO_STEP(JUMIO_ST_ERASE_CB, args, NULL),
+                                    JUMIO_STEP(JUMIO_ST_ERASE_TX, args, &n),
+                                    JUMIO_STEP(JUMIO_ST_ERASE_ACCT, args, NULL) };
     return jumio_store_write(c, db, steps, 3, 1) ? -1 : n;
 }
 
@@ -630,6 +652,8 @@ static void jumio_store_counters_row(jumio_ctx_t *c, jumio_db_t *db, apr_dbd_row
 int jumio_store_counters(jumio_ctx_t *c, jumio_db_t *db, jumio_counters_t *out)
 {
     memset(out, 0, sizeof(*out));
-    return jumio_store_select(c, db, JUMIO_ST_COUNTERS, 0, NULL, 1, jumio_store_counters_row,
-                              out) == 1 ? 0 : -1;
+    return jumio_store_select(c, db, JUMIO_ST_COUNTERS, 0, NULL, 1, jumio_store_counters_row, out)
+                   == 1
+               ? 0
+               : -1;
 }

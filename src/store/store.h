@@ -10,14 +10,14 @@ typedef struct jumio_db jumio_db_t;
 typedef struct {
     const char *workflow_id, *account_id, *user_id, *cir, *redirect_url, *jumio_timestamp;
     const char *status, *callback_token, *details, *decision;
-    const char *summary;         /* decision-mode data (JSON text), made when details are stored */
+    const char *summary; /* decision-mode data (JSON text), made when details are stored */
     int workflow_key, status_checks;
     apr_int64_t created_at, next_check_at;
 } jumio_tx_t;
 
 typedef struct {
     const char *user_id, *account_id;
-    apr_array_header_t *credentials;   /* of jumio_cred_t */
+    apr_array_header_t *credentials; /* of jumio_cred_t */
 } jumio_acct_t;
 
 apr_status_t jumio_store_init(apr_pool_t *pconf, server_rec *s);

@@ -14,15 +14,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *body;
     int form;
 
-    if (size == 0) {
+    if (size == 0)
         return 0;
-    }
     form = data[0] == 'F';
     /* a copy of exactly size - 1 bytes, so ASan sees any read past the body */
     body = malloc(size > 1 ? size - 1 : 1);
-    if (body == NULL) {
+    if (body == NULL)
         abort();
-    }
     memcpy(body, data + 1, size - 1);
     p = fuzz_pool_begin();
     memset(&cb, 0xa5, sizeof(cb));

@@ -26,18 +26,17 @@
 #include "core/core.h"
 
 /* A broken invariant: print why and abort, so libFuzzer records the input as a crash. */
-#define FUZZ_ASSERT(cond)                                                                  \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            fprintf(stderr, "fuzz invariant broken at %s:%d: %s\n", __FILE__, __LINE__,   \
-                    #cond);                                                                \
-            abort();                                                                       \
-        }                                                                                  \
+#define FUZZ_ASSERT(cond)                                                                          \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "fuzz invariant broken at %s:%d: %s\n", __FILE__, __LINE__, #cond);    \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
-static apr_pool_t *fuzz_root;   /* made once */
-static apr_pool_t *fuzz_pool;   /* pool of the current input; its allocations are malloc'ed */
-static void **fuzz_blocks;      /* those allocations, freed by fuzz_pool_end() */
+static apr_pool_t *fuzz_root; /* made once */
+static apr_pool_t *fuzz_pool; /* pool of the current input; its allocations are malloc'ed */
+static void **fuzz_blocks;    /* those allocations, freed by fuzz_pool_end() */
 static size_t fuzz_nblocks, fuzz_capblocks;
 
 typedef void *(*fuzz_palloc_fn)(apr_pool_t *, apr_size_t);
@@ -65,16 +64,14 @@ static void *fuzz_block(apr_size_t n, int zero)
     if (fuzz_nblocks == fuzz_capblocks) {
         size_t cap = fuzz_capblocks != 0 ? 2 * fuzz_capblocks : 256;
         void **grown = realloc(fuzz_blocks, cap * sizeof(*grown));
-        if (grown == NULL) {
+        if (grown == NULL)
             abort();
-        }
         fuzz_blocks = grown;
         fuzz_capblocks = cap;
     }
     m = zero ? calloc(1, n != 0 ? n : 1) : malloc(n != 0 ? n : 1);
-    if (m == NULL) {
+    if (m == NULL)
         abort();
-    }
     fuzz_blocks[fuzz_nblocks++] = m;
     return m;
 }
@@ -91,9 +88,8 @@ void *apr_pcalloc(apr_pool_t *p, apr_size_t n)
 {
     void *m;
 
-    if (fuzz_pool != NULL && p == fuzz_pool) {
+    if (fuzz_pool != NULL && p == fuzz_pool)
         return fuzz_block(n, 1);
-    }
     m = fuzz_real_palloc(p, n);
     return m != NULL ? memset(m, 0, n) : NULL;
 }
@@ -102,13 +98,11 @@ void *apr_pcalloc(apr_pool_t *p, apr_size_t n)
 static apr_pool_t *fuzz_pool_begin(void)
 {
     if (fuzz_root == NULL) {
-        if (apr_initialize() != APR_SUCCESS || apr_pool_create(&fuzz_root, NULL) != APR_SUCCESS) {
+        if (apr_initialize() != APR_SUCCESS || apr_pool_create(&fuzz_root, NULL) != APR_SUCCESS)
             abort();
-        }
     }
-    if (apr_pool_create(&fuzz_pool, fuzz_root) != APR_SUCCESS) {
+    if (apr_pool_create(&fuzz_pool, fuzz_root) != APR_SUCCESS)
         abort();
-    }
     return fuzz_pool;
 }
 
@@ -119,9 +113,8 @@ static void fuzz_pool_end(void)
 
     apr_pool_destroy(fuzz_pool);
     fuzz_pool = NULL;
-    for (i = 0; i < fuzz_nblocks; i++) {
+    for (i = 0; i < fuzz_nblocks; i++)
         free(fuzz_blocks[i]);
-    }
     fuzz_nblocks = 0;
 }
 
@@ -130,9 +123,8 @@ static __attribute__((unused)) char *fuzz_cstr(const uint8_t *data, size_t n)
 {
     char *s = malloc(n + 1);
 
-    if (s == NULL) {
+    if (s == NULL)
         abort();
-    }
     memcpy(s, data, n);
     s[n] = '\0';
     return s;

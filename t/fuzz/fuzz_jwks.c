@@ -47,9 +47,8 @@ static void fuzz_jwks(const char *doc, size_t len, int alg, const char *type)
     for (i = 0; i < keys->nelts; i++) {
         const jumio_jwk_t *k = &APR_ARRAY_IDX(keys, i, jumio_jwk_t);
         fuzz_check_pem(k, type);
-        if (k->kid == NULL) {
+        if (k->kid == NULL)
             continue;
-        }
         FUZZ_ASSERT(jumio_jwt_kid_ok(k->kid, strlen(k->kid)));
         for (j = 0; j < i; j++) {
             const char *other = APR_ARRAY_IDX(keys, j, jumio_jwk_t).kid;
@@ -67,14 +66,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *doc;
 
-    if (size > 262144) {
+    if (size > 262144)
         return 0;
-    }
     /* a copy of exactly size bytes, so ASan sees any read past the document */
     doc = malloc(size != 0 ? size : 1);
-    if (doc == NULL) {
+    if (doc == NULL)
         abort();
-    }
     memcpy(doc, data, size);
     fuzz_jwks(doc, size, JWT_ALG_RS256, "RSA");
     fuzz_jwks(doc, size, JWT_ALG_ES256, "EC");

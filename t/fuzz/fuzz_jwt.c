@@ -14,7 +14,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#define FUZZ_NOW 1700000000LL           /* "now" of every verification (2023-11-14) */
+#define FUZZ_NOW       1700000000LL /* "now" of every verification (2023-11-14) */
 #define FUZZ_HS_SECRET "fuzz-hmac-secret-0123456789abcdef"
 
 /* Public halves of keys made for this target only (private halves not kept). */
@@ -34,22 +34,36 @@ static const char fuzz_ec_pub[] =
     "qtZDrsUW1oFXtaj5I1IUB/08W7Z5qSPc55dbdrQrWx7iQjqJgh5ZmyoBFA==\n"
     "-----END PUBLIC KEY-----\n";
 
-static const jumio_jwt_cfg_t fuzz_cfg_hs = {
-    JWT_ALG_HS256, (const unsigned char *)FUZZ_HS_SECRET, sizeof(FUZZ_HS_SECRET) - 1,
-    "https://idp.example.com/", "portal", "sub", 60
+static const jumio_jwt_cfg_t fuzz_cfg_hs = { JWT_ALG_HS256,
+                                             (const unsigned char *)FUZZ_HS_SECRET,
+                                             sizeof(FUZZ_HS_SECRET) - 1,
+                                             "https://idp.example.com/",
+                                             "portal",
+                                             "sub",
+                                             60 };
+static const jumio_jwt_cfg_t fuzz_cfg_hs_plain = { /* no iss/aud, other claim, no leeway */
+                                                   JWT_ALG_HS256,
+                                                   (const unsigned char *)FUZZ_HS_SECRET,
+                                                   sizeof(FUZZ_HS_SECRET) - 1,
+                                                   NULL,
+                                                   NULL,
+                                                   "email",
+                                                   0
 };
-static const jumio_jwt_cfg_t fuzz_cfg_hs_plain = {      /* no iss/aud, other claim, no leeway */
-    JWT_ALG_HS256, (const unsigned char *)FUZZ_HS_SECRET, sizeof(FUZZ_HS_SECRET) - 1,
-    NULL, NULL, "email", 0
-};
-static const jumio_jwt_cfg_t fuzz_cfg_rs = {
-    JWT_ALG_RS256, (const unsigned char *)fuzz_rsa_pub, sizeof(fuzz_rsa_pub) - 1,
-    "https://idp.example.com/", NULL, "sub", 60
-};
-static const jumio_jwt_cfg_t fuzz_cfg_es = {
-    JWT_ALG_ES256, (const unsigned char *)fuzz_ec_pub, sizeof(fuzz_ec_pub) - 1,
-    NULL, "portal", NULL, 60
-};
+static const jumio_jwt_cfg_t fuzz_cfg_rs = { JWT_ALG_RS256,
+                                             (const unsigned char *)fuzz_rsa_pub,
+                                             sizeof(fuzz_rsa_pub) - 1,
+                                             "https://idp.example.com/",
+                                             NULL,
+                                             "sub",
+                                             60 };
+static const jumio_jwt_cfg_t fuzz_cfg_es = { JWT_ALG_ES256,
+                                             (const unsigned char *)fuzz_ec_pub,
+                                             sizeof(fuzz_ec_pub) - 1,
+                                             NULL,
+                                             "portal",
+                                             NULL,
+                                             60 };
 
 /* Verify token under cfg and check the result's invariants. */
 static void fuzz_verify(const jumio_jwt_cfg_t *cfg, const char *token)
@@ -67,9 +81,8 @@ static void fuzz_verify(const jumio_jwt_cfg_t *cfg, const char *token)
         FUZZ_ASSERT(user != NULL);
         n = strlen(user);
         FUZZ_ASSERT(n > 0 && n <= 255);
-        for (i = 0; i < n; i++) {
+        for (i = 0; i < n; i++)
             FUZZ_ASSERT((unsigned char)user[i] >= 0x20 && (unsigned char)user[i] != 0x7f);
-        }
     }
     fuzz_pool_end();
 }
@@ -81,12 +94,10 @@ static void fuzz_kid(const char *token)
     const char *kid = "unset";
     const char *err = jumio_jwt_kid(p, token, JWT_ALG_RS256, &kid);
 
-    if (err != NULL) {
+    if (err != NULL)
         FUZZ_ASSERT(kid == NULL && *err != '\0');
-    }
-    else if (kid != NULL) {
+    else if (kid != NULL)
         FUZZ_ASSERT(jumio_jwt_kid_ok(kid, strlen(kid)));
-    }
     fuzz_pool_end();
 }
 
@@ -126,10 +137,11 @@ static char *fuzz_hs_sign(const char *signing_input, size_t n)
     char *tok = malloc(n + 2 + 4 * EVP_MAX_MD_SIZE / 3 + 4);
     size_t o = n;
 
-    if (tok == NULL || HMAC(EVP_sha256(), FUZZ_HS_SECRET, (int)(sizeof(FUZZ_HS_SECRET) - 1),
-                            (const unsigned char *)signing_input, n, mac, &maclen) == NULL) {
+    if (tok == NULL
+        || HMAC(EVP_sha256(), FUZZ_HS_SECRET, (int)(sizeof(FUZZ_HS_SECRET) - 1),
+                (const unsigned char *)signing_input, n, mac, &maclen)
+               == NULL)
         abort();
-    }
     memcpy(tok, signing_input, n);
     tok[o++] = '.';
     fuzz_b64url(mac, maclen, tok, &o);
@@ -152,9 +164,8 @@ static void fuzz_json_pair(const uint8_t *data, size_t size, const uint8_t *nl)
     size_t hlen = (size_t)(nl - data), clen = size - hlen - 1, o = 0;
     char *input = malloc(4 * (hlen + clen) / 3 + 16);
 
-    if (input == NULL) {
+    if (input == NULL)
         abort();
-    }
     fuzz_b64url(data, hlen, input, &o);
     input[o++] = '.';
     fuzz_b64url(nl + 1, clen, input, &o);
@@ -168,9 +179,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *token;
     const char *dot;
 
-    if (size > 16384) {
-        return 0;                       /* far over the 8 KiB token limit; nothing new */
-    }
+    if (size > 16384)
+        return 0; /* far over the 8 KiB token limit; nothing new */
     if (nl != NULL) {
         fuzz_json_pair(data, size, nl);
         return 0;
@@ -182,9 +192,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_kid(token);
     /* re-signed: "<header>.<payload>" of the text with a valid HS256 signature */
     dot = strchr(token, '.');
-    if (dot != NULL && (dot = strchr(dot + 1, '.')) != NULL) {
+    if (dot != NULL && (dot = strchr(dot + 1, '.')) != NULL)
         fuzz_verify_signed(token, (size_t)(dot - token));
-    }
     free(token);
     return 0;
 }

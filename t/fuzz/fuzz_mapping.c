@@ -9,8 +9,9 @@
 /* 1 when s is one of the four decision names. */
 static int fuzz_is_decision(const char *s)
 {
-    return s != NULL && (strcmp(s, "PASSED") == 0 || strcmp(s, "WARNING") == 0
-                         || strcmp(s, "REJECTED") == 0 || strcmp(s, "NOT_EXECUTED") == 0);
+    return s != NULL
+           && (strcmp(s, "PASSED") == 0 || strcmp(s, "WARNING") == 0 || strcmp(s, "REJECTED") == 0
+               || strcmp(s, "NOT_EXECUTED") == 0);
 }
 
 /* Every entry of creds has a non-empty id and category; they survive a JSON round trip. */
@@ -49,31 +50,30 @@ static void fuzz_check_decision_data(apr_pool_t *p, json_t *details)
     FUZZ_ASSERT(json_is_string(v) || json_is_null(v));
     caps = json_object_get(data, "capabilities");
     FUZZ_ASSERT(json_is_object(caps));
-    json_object_foreach(caps, name, v) {
+    json_object_foreach(caps, name, v)
+    {
         FUZZ_ASSERT(fuzz_is_decision(json_string_value(v)));
     }
-    FUZZ_ASSERT(jumio_json_dump(p, data) != NULL);     /* what poll sends */
+    FUZZ_ASSERT(jumio_json_dump(p, data) != NULL); /* what poll sends */
     json_decref(data);
 }
 
 /* The log text of an error answer: NULL, or 1..200 bytes without control characters. */
 static void fuzz_check_error_text(apr_pool_t *p, const uint8_t *data, size_t size)
 {
-    char *copy = malloc(size != 0 ? size : 1);  /* exactly size bytes: ASan sees overreads */
+    char *copy = malloc(size != 0 ? size : 1); /* exactly size bytes: ASan sees overreads */
     const char *text;
     size_t i, n;
 
-    if (copy == NULL) {
+    if (copy == NULL)
         abort();
-    }
     memcpy(copy, data, size);
     text = jumio_error_text(p, copy, size);
     if (text != NULL) {
         n = strlen(text);
         FUZZ_ASSERT(n > 0 && n <= 200);
-        for (i = 0; i < n; i++) {
+        for (i = 0; i < n; i++)
             FUZZ_ASSERT((unsigned char)text[i] >= 0x20 && (unsigned char)text[i] != 0x7f);
-        }
     }
     free(copy);
 }
@@ -87,9 +87,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *text;
     apr_array_header_t *creds;
 
-    if (size > 65536) {
+    if (size > 65536)
         return 0;
-    }
     p = fuzz_pool_begin();
     root = jumio_json_load((const char *)data, size);
 
@@ -116,9 +115,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* stored credentials */
     text = fuzz_cstr(data, size);
     creds = jumio_creds_from_json(p, text);
-    if (creds != NULL) {
+    if (creds != NULL)
         fuzz_check_creds(p, creds);
-    }
     free(text);
 
     fuzz_pool_end();

@@ -12,8 +12,8 @@
 
 #include "core/core.h"
 
-#define WF "0b0c0d0e-1111-4222-8333-444455556666"
-#define AC "a1b2c3d4-aaaa-4bbb-9ccc-ddddeeeeffff"
+#define WF    "0b0c0d0e-1111-4222-8333-444455556666"
+#define AC    "a1b2c3d4-aaaa-4bbb-9ccc-ddddeeeeffff"
 #define CR_ID "c0000000-0000-4000-8000-000000000001"
 #define CR_FM "c0000000-0000-4000-8000-000000000002"
 #define CR_SF "c0000000-0000-4000-8000-000000000003"
@@ -74,9 +74,8 @@ static apr_array_header_t *jumio_test_strings(const char *first, ...)
     const char *s;
 
     va_start(ap, first);
-    for (s = first; s != NULL; s = va_arg(ap, const char *)) {
+    for (s = first; s != NULL; s = va_arg(ap, const char *))
         APR_ARRAY_PUSH(a, const char *) = s;
-    }
     va_end(ap);
     return a;
 }
@@ -117,8 +116,8 @@ END_TEST
 /* ---- decisions ---- */
 
 #define CAP(name, entries) "\"" name "\":[" entries "]"
-#define E(type) "{\"decision\":{\"type\":\"" type "\",\"details\":{\"label\":\"OK\"}}}"
-#define DET(caps) "{\"capabilities\":{" caps "}}"
+#define E(type)            "{\"decision\":{\"type\":\"" type "\",\"details\":{\"label\":\"OK\"}}}"
+#define DET(caps)          "{\"capabilities\":{" caps "}}"
 
 /* A top-level decision.type string wins; unknown ones are never PASSED. */
 START_TEST(jumio_test_decision_top_level)
@@ -149,14 +148,16 @@ START_TEST(jumio_test_decision_derived)
 {
     ck_assert_str_eq(jumio_test_decision(DET(CAP("a", E("PASSED")) "," CAP("b", E("PASSED")))),
                      "PASSED");
-    ck_assert_str_eq(jumio_test_decision(DET(CAP("a", E("PASSED") "," E("REJECTED")) ","
-                                             CAP("b", E("WARNING")))), "REJECTED");
+    ck_assert_str_eq(jumio_test_decision(
+                         DET(CAP("a", E("PASSED") "," E("REJECTED")) "," CAP("b", E("WARNING")))),
+                     "REJECTED");
     ck_assert_str_eq(jumio_test_decision(DET(CAP("a", E("PASSED")) "," CAP("b", E("WARNING")))),
                      "WARNING");
-    ck_assert_str_eq(jumio_test_decision(DET(CAP("a", E("PASSED")) ","
-                                             CAP("b", E("NOT_EXECUTED")))), "PASSED");
-    ck_assert_str_eq(jumio_test_decision(DET(CAP("a", E("NOT_EXECUTED")) ","
-                                             CAP("b", E("NOT_EXECUTED")))), "NOT_EXECUTED");
+    ck_assert_str_eq(
+        jumio_test_decision(DET(CAP("a", E("PASSED")) "," CAP("b", E("NOT_EXECUTED")))), "PASSED");
+    ck_assert_str_eq(
+        jumio_test_decision(DET(CAP("a", E("NOT_EXECUTED")) "," CAP("b", E("NOT_EXECUTED")))),
+        "NOT_EXECUTED");
     ck_assert_str_eq(jumio_test_decision(DET(CAP("a", E("NOT_EXECUTED") "," E("WARNING")))),
                      "WARNING");
     ck_assert_str_eq(jumio_test_decision(DET(CAP("a", "") "," CAP("b", E("PASSED")))), "PASSED");
@@ -169,11 +170,17 @@ END_TEST
 START_TEST(jumio_test_decision_odd)
 {
     /* entries without a readable decision block PASSED */
-    ck_assert_str_eq(jumio_test_decision(DET(CAP("a", E("PASSED") "," "{}"))), "NOT_EXECUTED");
+    ck_assert_str_eq(jumio_test_decision(DET(CAP("a", E("PASSED") ","
+                                                                  "{}"))),
+                     "NOT_EXECUTED");
     ck_assert_str_eq(jumio_test_decision(DET(CAP("a", E("PASSED") "," E("MAYBE")))),
                      "NOT_EXECUTED");
-    ck_assert_str_eq(jumio_test_decision(DET(CAP("a", E("PASSED") "," "1"))), "NOT_EXECUTED");
-    ck_assert_str_eq(jumio_test_decision(DET(CAP("a", E("PASSED") "," "{}" "," E("REJECTED")))),
+    ck_assert_str_eq(jumio_test_decision(DET(CAP("a", E("PASSED") ","
+                                                                  "1"))),
+                     "NOT_EXECUTED");
+    ck_assert_str_eq(jumio_test_decision(DET(CAP("a", E("PASSED") ","
+                                                                  "{}"
+                                                                  "," E("REJECTED")))),
                      "REJECTED");
     /* a capability given as one object instead of an array */
     ck_assert_str_eq(jumio_test_decision(DET("\"a\":" E("PASSED"))), "PASSED");
@@ -196,9 +203,11 @@ static const char *jumio_test_details_doc =
     "\"ID\"}],\"decision\":{\"type\":\"PASSED\",\"details\":{\"label\":\"OK\"}},\"data\":{"
     "\"type\":\"PASSPORT\",\"firstName\":\"JANE\",\"lastName\":\"DOE\",\"dateOfBirth\":"
     "\"1990-01-01\",\"documentNumber\":\"X1234567\",\"address\":{\"country\":\"AUT\"}}}],"
-    "\"dataChecks\":[" E("PASSED") "],\"imageChecks\":[" E("PASSED") "],"
-    "\"usability\":[" E("PASSED") "," E("WARNING") "],"
-    "\"liveness\":[" E("NOT_EXECUTED") "]}}";
+    "\"dataChecks\":[" E("PASSED") "],\"imageChecks\":[" E(
+        "PASSED") "],"
+                  "\"usability\":[" E("PASSED") "," E("WARNING") "],"
+                                                                 "\"liveness\":[" E(
+                                                                     "NOT_EXECUTED") "]}}";
 
 /* Decision data of Jumio's example: per-capability types, no PII. */
 START_TEST(jumio_test_decision_data_doc)
@@ -241,9 +250,10 @@ START_TEST(jumio_test_decision_data_edges)
                     "{\"definitionKey\":\"10013\",\"capabilities\":{}}");
     jumio_test_data("{\"workflow\":{\"definitionKey\":{\"x\":1}}}",
                     "{\"definitionKey\":null,\"capabilities\":{}}");
-    jumio_test_data("{\"workflow\":{\"definitionKey\":\"3\"}," "\"capabilities\":{"
-                    CAP("usability", E("PASSED") "," E("REJECTED")) "," CAP("liveness", "") ","
-                    CAP("similarity", E("PASSED") "," "{}") "}}",
+    jumio_test_data("{\"workflow\":{\"definitionKey\":\"3\"},"
+                    "\"capabilities\":{" CAP("usability", E("PASSED") "," E("REJECTED")) "," CAP(
+                        "liveness", "") "," CAP("similarity", E("PASSED") ","
+                                                                          "{}") "}}",
                     "{\"definitionKey\":\"3\",\"capabilities\":{\"usability\":\"REJECTED\","
                     "\"liveness\":\"NOT_EXECUTED\",\"similarity\":\"NOT_EXECUTED\"}}");
     jumio_test_data("{\"decision\":{\"type\":\"PASSED\"},\"capabilities\":[1]}",
@@ -272,21 +282,22 @@ static const char *jumio_test_cb_json(const char *wfid, const char *status, cons
 /* JSON callbacks with each status and any member order are read. */
 START_TEST(jumio_test_callback_json_good)
 {
-    static const char *const statuses[] = { "INITIATED", "ACQUIRED", "PROCESSED",
-                                            "SESSION_EXPIRED", "TOKEN_EXPIRED" };
+    static const char *const statuses[] = { "INITIATED", "ACQUIRED", "PROCESSED", "SESSION_EXPIRED",
+                                            "TOKEN_EXPIRED" };
     jumio_callback_t cb;
     size_t i;
 
     for (i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++) {
         const char *st = apr_psprintf(jumio_test_pool, "\"%s\"", statuses[i]);
-        ck_assert_ptr_null(jumio_test_cb(jumio_test_cb_json("\"" WF "\"", st, "\"" AC "\""), 0,
-                                         &cb));
+        ck_assert_ptr_null(
+            jumio_test_cb(jumio_test_cb_json("\"" WF "\"", st, "\"" AC "\""), 0, &cb));
         ck_assert_str_eq(cb.workflow_id, WF);
         ck_assert_str_eq(cb.status, statuses[i]);
         ck_assert_str_eq(cb.account_id, AC);
     }
     ck_assert_ptr_null(jumio_test_cb("{\"account\":{\"id\":\"" AC "\"},\"workflowExecution\":"
-                                     "{\"status\":\"PROCESSED\",\"id\":\"" WF "\"}}", 0, &cb));
+                                     "{\"status\":\"PROCESSED\",\"id\":\"" WF "\"}}",
+                                     0, &cb));
     ck_assert_str_eq(cb.workflow_id, WF);
 }
 END_TEST
@@ -319,12 +330,13 @@ START_TEST(jumio_test_callback_json_bad_fields)
     jumio_test_cb_bad(jumio_test_cb_json(W, S, "\"" AC "x\""), 0);
     jumio_test_cb_bad(jumio_test_cb_json(W, S, "true"), 0);
     jumio_test_cb_bad("{\"workflowExecution\":{\"id\":\"" WF "\",\"status\":\"PROCESSED\"}}", 0);
-    jumio_test_cb_bad("{\"workflowExecution\":{\"id\":\"" WF "\"},\"account\":{\"id\":\"" AC
-                      "\"}}", 0);
+    jumio_test_cb_bad("{\"workflowExecution\":{\"id\":\"" WF "\"},\"account\":{\"id\":\"" AC "\"}}",
+                      0);
     jumio_test_cb_bad("{\"workflowExecution\":\"" WF "\",\"account\":{\"id\":\"" AC "\"}}", 0);
     /* dotted keys are not read from JSON */
     jumio_test_cb_bad("{\"workflowExecution.id\":\"" WF "\",\"workflowExecution.status\":"
-                      "\"PROCESSED\",\"account.id\":\"" AC "\"}", 0);
+                      "\"PROCESSED\",\"account.id\":\"" AC "\"}",
+                      0);
 }
 END_TEST
 
@@ -358,7 +370,8 @@ START_TEST(jumio_test_callback_json_bad_syntax)
     jumio_test_cb_bad("", 0);
     /* repeated keys: the second id would win in a lax parser */
     jumio_test_cb_bad("{\"workflowExecution\":{\"id\":\"" WF "\",\"status\":\"PROCESSED\","
-                      "\"id\":\"" AC "\"},\"account\":{\"id\":\"" AC "\"}}", 0);
+                      "\"id\":\"" AC "\"},\"account\":{\"id\":\"" AC "\"}}",
+                      0);
     /* a NUL byte inside the body */
     ck_assert_ptr_nonnull(jumio_callback_parse(jumio_test_pool, ok, strlen(ok) + 1, 0, &cb));
     ck_assert_ptr_nonnull(jumio_callback_parse(jumio_test_pool, NULL, 0, 0, &cb));
@@ -368,9 +381,11 @@ START_TEST(jumio_test_callback_json_bad_syntax)
     ck_assert_ptr_null(jumio_test_cb(jumio_test_nested(ok, 31), 0, &cb));
     jumio_test_cb_bad(jumio_test_nested(ok, 5000), 0);
     /* brackets inside strings do not count */
-    ck_assert_ptr_null(jumio_test_cb(apr_pstrcat(jumio_test_pool, "{\"x\":\"[[[[[[[[[[[[[[[[[["
+    ck_assert_ptr_null(jumio_test_cb(apr_pstrcat(jumio_test_pool,
+                                                 "{\"x\":\"[[[[[[[[[[[[[[[[[["
                                                  "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\\\"[[[\",",
-                                                 ok + 1, NULL), 0, &cb));
+                                                 ok + 1, NULL),
+                                     0, &cb));
 }
 END_TEST
 
@@ -380,7 +395,8 @@ START_TEST(jumio_test_callback_form_good)
     jumio_callback_t cb;
 
     ck_assert_ptr_null(jumio_test_cb("workflowExecution.id=" WF "&workflowExecution.status="
-                                     "PROCESSED&account.id=" AC, 1, &cb));
+                                     "PROCESSED&account.id=" AC,
+                                     1, &cb));
     ck_assert_str_eq(cb.workflow_id, WF);
     ck_assert_str_eq(cb.status, "PROCESSED");
     ck_assert_str_eq(cb.account_id, AC);
@@ -389,13 +405,15 @@ START_TEST(jumio_test_callback_form_good)
                                      "account.href=https%3A%2F%2Fretrieval.example%2Fa+b&"
                                      "workflowExecution%2Estatus=SESSION%5FEXPIRED&flag&"
                                      "account%2eid=" AC "&workflowExecution.id=0b0c0d0e%2D1111"
-                                     "-4222-8333-444455556666&userReference=a+b&", 1, &cb));
+                                     "-4222-8333-444455556666&userReference=a+b&",
+                                     1, &cb));
     ck_assert_str_eq(cb.workflow_id, WF);
     ck_assert_str_eq(cb.status, "SESSION_EXPIRED");
     ck_assert_str_eq(cb.account_id, AC);
     /* repeats of fields that are not read are fine */
     ck_assert_ptr_null(jumio_test_cb("x=1&x=2&workflowExecution.id=" WF "&workflowExecution."
-                                     "status=ACQUIRED&account.id=" AC, 1, &cb));
+                                     "status=ACQUIRED&account.id=" AC,
+                                     1, &cb));
     ck_assert_str_eq(cb.status, "ACQUIRED");
 }
 END_TEST
@@ -410,25 +428,27 @@ START_TEST(jumio_test_callback_form_bad)
     jumio_test_cb_bad("workflowExecution.id=" WF "&workflowExecution.status=PROCESSED", 1);
     jumio_test_cb_bad("workflowExecution.id=" WF "&account.id=" AC, 1);
     jumio_test_cb_bad("workflowExecution.status=PROCESSED&account.id=" AC, 1);
-    jumio_test_cb_bad("workflowExecution.id=x&workflowExecution.status=PROCESSED&account.id="
-                      AC, 1);
+    jumio_test_cb_bad("workflowExecution.id=x&workflowExecution.status=PROCESSED&account.id=" AC,
+                      1);
     jumio_test_cb_bad("workflowExecution.id=" WF "&workflowExecution.status=PROCESSED+&"
-                      "account.id=" AC, 1);
-    jumio_test_cb_bad("workflowExecution.id=" WF "&workflowExecution.status=DONE&account.id="
-                      AC, 1);
+                      "account.id=" AC,
+                      1);
+    jumio_test_cb_bad("workflowExecution.id=" WF "&workflowExecution.status=DONE&account.id=" AC,
+                      1);
     jumio_test_cb_bad("workflowExecution.id=" WF "&workflowExecution.status&account.id=" AC, 1);
     jumio_test_cb_bad(apr_pstrcat(jumio_test_pool, ok, "&account.id=" AC, NULL), 1);
     jumio_test_cb_bad(apr_pstrcat(jumio_test_pool, ok, "&workflowExecution.id=" WF, NULL), 1);
     jumio_test_cb_bad(apr_pstrcat(jumio_test_pool, ok, "&workflowExecution%2Eid=" WF, NULL), 1);
-    jumio_test_cb_bad(apr_pstrcat(jumio_test_pool, ok, "&workflowExecution.status=ACQUIRED",
-                                  NULL), 1);
+    jumio_test_cb_bad(apr_pstrcat(jumio_test_pool, ok, "&workflowExecution.status=ACQUIRED", NULL),
+                      1);
     jumio_test_cb_bad(apr_pstrcat(jumio_test_pool, ok, "&x=%G1", NULL), 1);
     jumio_test_cb_bad(apr_pstrcat(jumio_test_pool, ok, "&x=%4", NULL), 1);
     jumio_test_cb_bad(apr_pstrcat(jumio_test_pool, ok, "&x=%", NULL), 1);
     jumio_test_cb_bad(apr_pstrcat(jumio_test_pool, ok, "&x%zz=1", NULL), 1);
     jumio_test_cb_bad(apr_pstrcat(jumio_test_pool, ok, "&x=%00", NULL), 1);
     jumio_test_cb_bad("workflowExecution.id=" WF "%00&workflowExecution.status=PROCESSED&"
-                      "account.id=" AC, 1);
+                      "account.id=" AC,
+                      1);
     jumio_test_cb_bad(jumio_test_cb_json("\"" WF "\"", "\"PROCESSED\"", "\"" AC "\""), 1);
     jumio_test_cb_bad("&&&", 1);
     ck_assert_ptr_nonnull(jumio_callback_parse(jumio_test_pool, ok, strlen(ok) + 1, 1, &cb));
@@ -463,7 +483,8 @@ START_TEST(jumio_test_request_workflow3_full)
     r.success_url = "https://portal.example/ok";
     r.error_url = "https://portal.example/err";
     r.locale = "de";
-    jumio_test_json_eq(jumio_account_request(&r),
+    jumio_test_json_eq(
+        jumio_account_request(&r),
         "{\"customerInternalReference\":\"f47ac10b-58cc-4372-a567-0e02b2c3d479\","
         "\"userReference\":\"user-1\",\"workflowDefinition\":{\"key\":3,\"credentials\":["
         "{\"category\":\"ID\",\"type\":{\"values\":[\"PASSPORT\",\"ID_CARD\"]},"
@@ -528,7 +549,7 @@ START_TEST(jumio_test_request_workflow9_id)
     jumio_test_add_cred(r.enrolment, "FACEMAP", CR_FM);
     jumio_test_add_cred(r.enrolment, "SELFIE", CR_SF);
     jumio_test_add_cred(r.enrolment, "ID", CR_ID);
-    r.id_types = jumio_test_strings("PASSPORT", NULL);      /* not used by workflow 9 */
+    r.id_types = jumio_test_strings("PASSPORT", NULL); /* not used by workflow 9 */
     r.user_reference = "u";
     jumio_test_json_eq(jumio_account_request(&r),
                        "{\"customerInternalReference\":\"f47ac10b-58cc-4372-a567-0e02b2c3d479\","
@@ -545,7 +566,7 @@ START_TEST(jumio_test_request_workflow9_selfie)
 
     r.enrolment = apr_array_make(jumio_test_pool, 3, sizeof(jumio_cred_t));
     jumio_test_add_cred(r.enrolment, "FACEMAP", CR_FM);
-    jumio_test_add_cred(r.enrolment, "ID", "");             /* unusable: no id */
+    jumio_test_add_cred(r.enrolment, "ID", ""); /* unusable: no id */
     jumio_test_add_cred(r.enrolment, "SELFIE", CR_SF);
     jumio_test_json_eq(jumio_account_request(&r),
                        "{\"customerInternalReference\":\"f47ac10b-58cc-4372-a567-0e02b2c3d479\","
@@ -592,20 +613,23 @@ END_TEST
 /* An account answer with the given raw JSON members. */
 static const char *jumio_test_answer(const char *acid, const char *wfid, const char *web)
 {
-    return apr_psprintf(jumio_test_pool,
+    return apr_psprintf(
+        jumio_test_pool,
         "{\"timestamp\":\"2021-05-19T14:55:08.187Z\",\"account\":{\"id\":%s},\"web\":%s,"
         "\"sdk\":{\"token\":\"sdk-jwt\"},\"workflowExecution\":{\"id\":%s,\"credentials\":["
         "{\"id\":\"" CR_ID "\",\"category\":\"ID\",\"allowedChannels\":[\"WEB\",\"SDK\"]},"
         "{\"id\":\"" CR_FM "\",\"category\":\"FACEMAP\"},{\"category\":\"SELFIE\"},"
         "{\"id\":7,\"category\":\"X\"},\"junk\",{\"id\":\"" CR_SF "\",\"category\":\"SELFIE\"}"
-        "]}}", acid, web, wfid);
+        "]}}",
+        acid, web, wfid);
 }
 
 /* Jumio's account answer is read; incomplete credentials are skipped. */
 START_TEST(jumio_test_response_good)
 {
-    json_t *a = jumio_test_parse(jumio_test_answer("\"" AC "\"", "\"" WF "\"",
-                                 "{\"href\":\"https://acme.web.amer-1.jumio.ai/web/v4/app?x=1\"}"));
+    json_t *a = jumio_test_parse(
+        jumio_test_answer("\"" AC "\"", "\"" WF "\"",
+                          "{\"href\":\"https://acme.web.amer-1.jumio.ai/web/v4/app?x=1\"}"));
     jumio_account_resp_t r;
 
     ck_assert_ptr_null(jumio_account_response(jumio_test_pool, a, &r));
@@ -687,8 +711,8 @@ START_TEST(jumio_test_creds_roundtrip)
 
     jumio_test_add_cred(c, "ID", CR_ID);
     jumio_test_add_cred(c, "FACEMAP", CR_FM);
-    jumio_test_add_cred(c, "SELFIE", NULL);                 /* skipped: no id */
-    jumio_test_add_cred(c, NULL, CR_SF);                    /* skipped: no category */
+    jumio_test_add_cred(c, "SELFIE", NULL); /* skipped: no id */
+    jumio_test_add_cred(c, NULL, CR_SF);    /* skipped: no category */
     jumio_test_add_cred(c, "SELFIE", "id \"quoted\"");
     text = jumio_creds_to_json(jumio_test_pool, c);
     jumio_test_json_eq(jumio_test_parse(text),
@@ -728,8 +752,8 @@ START_TEST(jumio_test_creds_from_json_edges)
     ck_assert_ptr_null(jumio_creds_from_json(jumio_test_pool, "not json"));
     ck_assert_ptr_null(jumio_creds_from_json(jumio_test_pool, "{}"));
     ck_assert_ptr_null(jumio_creds_from_json(jumio_test_pool, "[] x"));
-    ck_assert_ptr_null(jumio_creds_from_json(jumio_test_pool,
-        "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"));
+    ck_assert_ptr_null(jumio_creds_from_json(
+        jumio_test_pool, "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"));
 }
 END_TEST
 
@@ -750,7 +774,8 @@ START_TEST(jumio_test_error_text)
     ck_assert_str_eq(jumio_test_err("{\"title\":\"Bad Request\"}"), "Bad Request");
     ck_assert_str_eq(jumio_test_err("{\"detail\":\"x is wrong\",\"title\":\"\"}"), "x is wrong");
     ck_assert_str_eq(jumio_test_err("{\"message\":\"Invalid credentials\",\"httpStatus\":"
-                                    "\"401\"}"), "Invalid credentials");
+                                    "\"401\"}"),
+                     "Invalid credentials");
     ck_assert_str_eq(jumio_test_err("{\"title\":\"T\",\"message\":\"M\"}"), "T");
     ck_assert_str_eq(jumio_test_err("{\"message\":\"line1\\nline2\\u001b[31m\\u007f\\t!\"}"),
                      "line1line2[31m!");
@@ -772,9 +797,8 @@ START_TEST(jumio_test_error_text_long)
     int i;
 
     strcpy(body, "{\"message\":\"");
-    for (i = 0, p = body + strlen(body); i < 500; i++) {
+    for (i = 0, p = body + strlen(body); i < 500; i++)
         *p++ = 'a';
-    }
     strcpy(p, "\"}");
     t = jumio_test_err(body);
     ck_assert_uint_eq(strlen(t), 200);
@@ -803,7 +827,7 @@ START_TEST(jumio_test_json_dump)
     ck_assert_str_eq(jumio_json_dump(jumio_test_pool, json_object_get(v, "b")),
                      "[true,null,\"\xc3\xa9\"]");
     ck_assert_ptr_null(jumio_json_dump(jumio_test_pool, NULL));
-    ck_assert_ptr_null(jumio_json_dump(jumio_test_pool, s));    /* only objects and arrays */
+    ck_assert_ptr_null(jumio_json_dump(jumio_test_pool, s)); /* only objects and arrays */
     ck_assert_int_eq((int)s->refcount, 1);
     json_decref(s);
     json_decref(v);
@@ -821,7 +845,7 @@ START_TEST(jumio_test_json_str_is)
     ck_assert_int_eq(jumio_json_str_is(json_object_get(v, "s"), "SIG"), 0);
     ck_assert_int_eq(jumio_json_str_is(json_object_get(v, "e"), ""), 1);
     ck_assert_int_eq(json_object_set_new(v, "n", json_stringn("sig\0x", 5)), 0);
-    ck_assert_int_eq(jumio_json_str_is(json_object_get(v, "n"), "sig"), 0);  /* embedded NUL */
+    ck_assert_int_eq(jumio_json_str_is(json_object_get(v, "n"), "sig"), 0); /* embedded NUL */
     ck_assert_int_eq(jumio_json_str_is(json_object_get(v, "i"), "1"), 0);
     ck_assert_int_eq(jumio_json_str_is(json_object_get(v, "a"), "sig"), 0);
     ck_assert_int_eq(jumio_json_str_is(json_object_get(v, "missing"), "sig"), 0);

@@ -72,12 +72,10 @@ static char *jumio_test_jwks_b64(const void *in, size_t n)
     char *out = apr_palloc(jumio_test_jwks_pool, (n + 2) / 3 * 4 + 1), *c;
 
     EVP_EncodeBlock((unsigned char *)out, in, (int)n);
-    for (c = out; *c != '\0'; c++) {
+    for (c = out; *c != '\0'; c++)
         *c = *c == '+' ? '-' : *c == '/' ? '_' : *c;
-    }
-    while (c > out && c[-1] == '=') {
+    while (c > out && c[-1] == '=')
         *--c = '\0';
-    }
     return out;
 }
 
@@ -91,7 +89,8 @@ static const char *jumio_test_jwks_pem(EVP_PKEY *pkey, int private_key)
 
     ck_assert_ptr_nonnull(bio);
     ck_assert_int_eq(private_key ? PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL)
-                                 : PEM_write_bio_PUBKEY(bio, pkey), 1);
+                                 : PEM_write_bio_PUBKEY(bio, pkey),
+                     1);
     n = BIO_get_mem_data(bio, &data);
     copy = apr_pstrmemdup(jumio_test_jwks_pool, data, (apr_size_t)n);
     BIO_free(bio);
@@ -125,8 +124,8 @@ static size_t jumio_test_jwks_point(EVP_PKEY *pkey, unsigned char *buf, size_t c
 {
     size_t len = 0;
 
-    ck_assert_int_eq(EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_PUB_KEY, buf, cap,
-                                                     &len), 1);
+    ck_assert_int_eq(EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_PUB_KEY, buf, cap, &len),
+                     1);
     ck_assert_int_eq(buf[0], 0x04);
     return len;
 }
@@ -137,10 +136,9 @@ static const char *jumio_test_jwk_ec(EVP_PKEY *pkey, const char *crv, const char
     unsigned char buf[200];
     size_t size = (jumio_test_jwks_point(pkey, buf, sizeof(buf)) - 1) / 2;
 
-    return apr_psprintf(jumio_test_jwks_pool,
-                        "{\"kty\":\"EC\",\"crv\":\"%s\",\"x\":\"%s\",\"y\":\"%s\"%s}", crv,
-                        jumio_test_jwks_b64(buf + 1, size), jumio_test_jwks_b64(buf + 1 + size, size),
-                        extra);
+    return apr_psprintf(
+        jumio_test_jwks_pool, "{\"kty\":\"EC\",\"crv\":\"%s\",\"x\":\"%s\",\"y\":\"%s\"%s}", crv,
+        jumio_test_jwks_b64(buf + 1, size), jumio_test_jwks_b64(buf + 1 + size, size), extra);
 }
 
 /* A JWKS document text with the given JWKs (NULL-terminated). */
@@ -150,9 +148,8 @@ static const char *jumio_test_jwks_doc(const char *first, ...)
     const char *doc = apr_pstrcat(jumio_test_jwks_pool, "{\"keys\":[", first, NULL), *k;
 
     va_start(ap, first);
-    while (first != NULL && (k = va_arg(ap, const char *)) != NULL) {
+    while (first != NULL && (k = va_arg(ap, const char *)) != NULL)
         doc = apr_pstrcat(jumio_test_jwks_pool, doc, ",", k, NULL);
-    }
     va_end(ap);
     return apr_pstrcat(jumio_test_jwks_pool, doc, "]}", NULL);
 }
@@ -184,9 +181,10 @@ START_TEST(jumio_test_jwks_rsa_good)
     const char *pem = jumio_test_jwks_pem(rsa, 0);
     apr_array_header_t *keys;
 
-    keys = jumio_test_jwks_parse(jumio_test_jwks_doc(
-               jumio_test_jwk_rsa(rsa, ",\"kid\":\"r1\",\"use\":\"sig\",\"alg\":\"RS256\""), NULL),
-           JWT_ALG_RS256);
+    keys = jumio_test_jwks_parse(
+        jumio_test_jwks_doc(
+            jumio_test_jwk_rsa(rsa, ",\"kid\":\"r1\",\"use\":\"sig\",\"alg\":\"RS256\""), NULL),
+        JWT_ALG_RS256);
     ck_assert_int_eq(keys->nelts, 1);
     ck_assert_str_eq(KEY(keys, 0).kid, "r1");
     ck_assert_str_eq(KEY(keys, 0).pem, pem);
@@ -196,15 +194,20 @@ START_TEST(jumio_test_jwks_rsa_good)
     ck_assert_int_eq(keys->nelts, 1);
     ck_assert_ptr_null(KEY(keys, 0).kid);
     ck_assert_str_eq(KEY(keys, 0).pem, pem);
-    ck_assert_int_eq(jumio_test_jwks_count(jumio_test_jwk_rsa(rsa, ",\"key_ops\":[\"verify\"]"),
-                                           JWT_ALG_RS384), 1);
+    ck_assert_int_eq(
+        jumio_test_jwks_count(jumio_test_jwk_rsa(rsa, ",\"key_ops\":[\"verify\"]"), JWT_ALG_RS384),
+        1);
 }
 END_TEST
 
 /* EC JWKs on P-256, P-384 and P-521 give the key's own PEM for ES256, ES384 and ES512. */
 START_TEST(jumio_test_jwks_ec_good)
 {
-    struct { EVP_PKEY *k; const char *crv; int alg; } c[] = {
+    struct {
+        EVP_PKEY *k;
+        const char *crv;
+        int alg;
+    } c[] = {
         { jumio_test_jwks_keys.ec256, "P-256", JWT_ALG_ES256 },
         { jumio_test_jwks_keys.ec384, "P-384", JWT_ALG_ES384 },
         { jumio_test_jwks_keys.ec521, "P-521", JWT_ALG_ES512 },
@@ -213,9 +216,10 @@ START_TEST(jumio_test_jwks_ec_good)
     size_t i;
 
     for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
-        keys = jumio_test_jwks_parse(jumio_test_jwks_doc(
-                   jumio_test_jwk_ec(c[i].k, c[i].crv, ",\"kid\":\"e\",\"use\":\"sig\""), NULL),
-               c[i].alg);
+        keys = jumio_test_jwks_parse(
+            jumio_test_jwks_doc(
+                jumio_test_jwk_ec(c[i].k, c[i].crv, ",\"kid\":\"e\",\"use\":\"sig\""), NULL),
+            c[i].alg);
         ck_assert_int_eq(keys->nelts, 1);
         ck_assert_str_eq(KEY(keys, 0).kid, "e");
         ck_assert_str_eq(KEY(keys, 0).pem, jumio_test_jwks_pem(c[i].k, 0));
@@ -252,12 +256,10 @@ static const char *jumio_test_jwks_verify(const apr_array_header_t *keys, const 
     const jumio_jwk_t *k;
     jumio_jwt_cfg_t cfg;
 
-    if ((err = jumio_jwt_kid(jumio_test_jwks_pool, token, alg, &kid)) != NULL) {
+    if ((err = jumio_jwt_kid(jumio_test_jwks_pool, token, alg, &kid)) != NULL)
         return err;
-    }
-    if ((k = jumio_jwks_find(keys, kid)) == NULL) {
+    if ((k = jumio_jwks_find(keys, kid)) == NULL)
         return "no key";
-    }
     memset(&cfg, 0, sizeof(cfg));
     cfg.alg = alg;
     cfg.key = (const unsigned char *)k->pem;
@@ -280,23 +282,28 @@ START_TEST(jumio_test_jwks_verify_tokens)
 
     ck_assert_int_eq(rs->nelts, 2);
     ck_assert_int_eq(es->nelts, 1);
-    ck_assert_str_eq(jumio_test_jwks_verify(rs, jumio_test_jwks_token(jumio_test_jwks_keys.rsa,
-                                                                      JWT_ALG_RS256, "r1"),
-                                            JWT_ALG_RS256), "OK:user-1");
-    ck_assert_str_eq(jumio_test_jwks_verify(rs, jumio_test_jwks_token(jumio_test_jwks_keys.rsa2,
-                                                                      JWT_ALG_RS256, "r2"),
-                                            JWT_ALG_RS256), "OK:user-1");
-    ck_assert_str_eq(jumio_test_jwks_verify(es, jumio_test_jwks_token(jumio_test_jwks_keys.ec256,
-                                                                      JWT_ALG_ES256, "e1"),
-                                            JWT_ALG_ES256), "OK:user-1");
+    ck_assert_str_eq(jumio_test_jwks_verify(
+                         rs, jumio_test_jwks_token(jumio_test_jwks_keys.rsa, JWT_ALG_RS256, "r1"),
+                         JWT_ALG_RS256),
+                     "OK:user-1");
+    ck_assert_str_eq(jumio_test_jwks_verify(
+                         rs, jumio_test_jwks_token(jumio_test_jwks_keys.rsa2, JWT_ALG_RS256, "r2"),
+                         JWT_ALG_RS256),
+                     "OK:user-1");
+    ck_assert_str_eq(jumio_test_jwks_verify(
+                         es, jumio_test_jwks_token(jumio_test_jwks_keys.ec256, JWT_ALG_ES256, "e1"),
+                         JWT_ALG_ES256),
+                     "OK:user-1");
     /* signed with rsa2 but naming r1: the signature does not verify */
-    ck_assert_str_ne(jumio_test_jwks_verify(rs, jumio_test_jwks_token(jumio_test_jwks_keys.rsa2,
-                                                                      JWT_ALG_RS256, "r1"),
-                                            JWT_ALG_RS256), "OK:user-1");
+    ck_assert_str_ne(jumio_test_jwks_verify(
+                         rs, jumio_test_jwks_token(jumio_test_jwks_keys.rsa2, JWT_ALG_RS256, "r1"),
+                         JWT_ALG_RS256),
+                     "OK:user-1");
     /* the EC key's kid under RS256: not a usable key */
-    ck_assert_str_eq(jumio_test_jwks_verify(rs, jumio_test_jwks_token(jumio_test_jwks_keys.rsa,
-                                                                      JWT_ALG_RS256, "e1"),
-                                            JWT_ALG_RS256), "no key");
+    ck_assert_str_eq(jumio_test_jwks_verify(
+                         rs, jumio_test_jwks_token(jumio_test_jwks_keys.rsa, JWT_ALG_RS256, "e1"),
+                         JWT_ALG_RS256),
+                     "no key");
 }
 END_TEST
 
@@ -305,25 +312,28 @@ START_TEST(jumio_test_jwks_skip_usage)
 {
     EVP_PKEY *rsa = jumio_test_jwks_keys.rsa;
 
-    ck_assert_int_eq(jumio_test_jwks_count(jumio_test_jwk_rsa(rsa, ",\"use\":\"enc\""),
-                                           JWT_ALG_RS256), 0);
-    ck_assert_int_eq(jumio_test_jwks_count(jumio_test_jwk_rsa(rsa, ",\"use\":1"),
-                                           JWT_ALG_RS256), 0);
-    ck_assert_int_eq(jumio_test_jwks_count(jumio_test_jwk_rsa(rsa, ",\"key_ops\":[\"encrypt\"]"),
-                                           JWT_ALG_RS256), 0);
-    ck_assert_int_eq(jumio_test_jwks_count(jumio_test_jwk_rsa(rsa, ",\"key_ops\":\"verify\""),
-                                           JWT_ALG_RS256), 0);
-    ck_assert_int_eq(jumio_test_jwks_count(jumio_test_jwk_rsa(rsa, ",\"alg\":\"RS512\""),
-                                           JWT_ALG_RS256), 0);
-    ck_assert_int_eq(jumio_test_jwks_count(jumio_test_jwk_rsa(rsa, ",\"alg\":\"HS256\""),
-                                           JWT_ALG_RS256), 0);
-    ck_assert_int_eq(jumio_test_jwks_count(jumio_test_jwk_rsa(rsa, ",\"alg\":\"none\""),
-                                           JWT_ALG_RS256), 0);
-    ck_assert_int_eq(jumio_test_jwks_count(jumio_test_jwk_rsa(rsa, ",\"alg\":\"RS512\""),
-                                           JWT_ALG_RS512), 1);
-    ck_assert_int_eq(jumio_test_jwks_count(
-                         jumio_test_jwk_ec(jumio_test_jwks_keys.ec256, "P-256", ",\"alg\":\"ES384\""),
-                         JWT_ALG_ES256), 0);
+    ck_assert_int_eq(
+        jumio_test_jwks_count(jumio_test_jwk_rsa(rsa, ",\"use\":\"enc\""), JWT_ALG_RS256), 0);
+    ck_assert_int_eq(jumio_test_jwks_count(jumio_test_jwk_rsa(rsa, ",\"use\":1"), JWT_ALG_RS256),
+                     0);
+    ck_assert_int_eq(
+        jumio_test_jwks_count(jumio_test_jwk_rsa(rsa, ",\"key_ops\":[\"encrypt\"]"), JWT_ALG_RS256),
+        0);
+    ck_assert_int_eq(
+        jumio_test_jwks_count(jumio_test_jwk_rsa(rsa, ",\"key_ops\":\"verify\""), JWT_ALG_RS256),
+        0);
+    ck_assert_int_eq(
+        jumio_test_jwks_count(jumio_test_jwk_rsa(rsa, ",\"alg\":\"RS512\""), JWT_ALG_RS256), 0);
+    ck_assert_int_eq(
+        jumio_test_jwks_count(jumio_test_jwk_rsa(rsa, ",\"alg\":\"HS256\""), JWT_ALG_RS256), 0);
+    ck_assert_int_eq(
+        jumio_test_jwks_count(jumio_test_jwk_rsa(rsa, ",\"alg\":\"none\""), JWT_ALG_RS256), 0);
+    ck_assert_int_eq(
+        jumio_test_jwks_count(jumio_test_jwk_rsa(rsa, ",\"alg\":\"RS512\""), JWT_ALG_RS512), 1);
+    ck_assert_int_eq(jumio_test_jwks_count(jumio_test_jwk_ec(jumio_test_jwks_keys.ec256, "P-256",
+                                                             ",\"alg\":\"ES384\""),
+                                           JWT_ALG_ES256),
+                     0);
 }
 END_TEST
 
@@ -342,11 +352,14 @@ START_TEST(jumio_test_jwks_skip_family)
     ck_assert_int_eq(jumio_test_jwks_count(ec256, JWT_ALG_ES512), 0);
     /* a P-256 point announced as P-384 */
     ck_assert_int_eq(jumio_test_jwks_count(
-                         jumio_test_jwk_ec(jumio_test_jwks_keys.ec256, "P-384", ""), JWT_ALG_ES384), 0);
-    ck_assert_int_eq(jumio_test_jwks_count("{\"kty\":\"oct\",\"k\":\"c2VjcmV0LXNlY3JldC1zZWNyZXQ\"}",
-                                           JWT_ALG_RS256), 0);
+                         jumio_test_jwk_ec(jumio_test_jwks_keys.ec256, "P-384", ""), JWT_ALG_ES384),
+                     0);
+    ck_assert_int_eq(jumio_test_jwks_count(
+                         "{\"kty\":\"oct\",\"k\":\"c2VjcmV0LXNlY3JldC1zZWNyZXQ\"}", JWT_ALG_RS256),
+                     0);
     ck_assert_int_eq(jumio_test_jwks_count("{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"AAAA\"}",
-                                           JWT_ALG_ES256), 0);
+                                           JWT_ALG_ES256),
+                     0);
     ck_assert_int_eq(jumio_test_jwks_count("{\"n\":\"AQAB\",\"e\":\"AQAB\"}", JWT_ALG_RS256), 0);
     ck_assert_int_eq(jumio_test_jwks_count("42", JWT_ALG_RS256), 0);
     ck_assert_int_eq(jumio_test_jwks_count("null", JWT_ALG_RS256), 0);
@@ -363,48 +376,60 @@ START_TEST(jumio_test_jwks_skip_numbers)
     const char *x = jumio_test_jwks_b64(pt + 1, 32), *y;
 
     ck_assert_uint_eq(len, 65);
-    ck_assert_int_eq(jumio_test_jwks_count(jumio_test_jwk_rsa(jumio_test_jwks_keys.rsa1024, ""),
-                                           JWT_ALG_RS256), 0);
-    ck_assert_int_eq(jumio_test_jwks_count("{\"kty\":\"RSA\",\"n\":\"!!!!\",\"e\":\"AQAB\"}",
-                                           JWT_ALG_RS256), 0);
+    ck_assert_int_eq(
+        jumio_test_jwks_count(jumio_test_jwk_rsa(jumio_test_jwks_keys.rsa1024, ""), JWT_ALG_RS256),
+        0);
+    ck_assert_int_eq(
+        jumio_test_jwks_count("{\"kty\":\"RSA\",\"n\":\"!!!!\",\"e\":\"AQAB\"}", JWT_ALG_RS256), 0);
     {
         /* a modulus over 8192 bits is refused before any key is built (CPU bound) */
         unsigned char big[1100];
         memset(big, 0xc5, sizeof(big));
-        ck_assert_int_eq(jumio_test_jwks_count(
-                             apr_psprintf(jumio_test_jwks_pool,
-                                          "{\"kty\":\"RSA\",\"n\":\"%s\",\"e\":\"AQAB\"}",
-                                          jumio_test_jwks_b64(big, sizeof(big))),
-                             JWT_ALG_RS256), 0);
+        ck_assert_int_eq(
+            jumio_test_jwks_count(apr_psprintf(jumio_test_jwks_pool,
+                                               "{\"kty\":\"RSA\",\"n\":\"%s\",\"e\":\"AQAB\"}",
+                                               jumio_test_jwks_b64(big, sizeof(big))),
+                                  JWT_ALG_RS256),
+            0);
     }
-    ck_assert_int_eq(jumio_test_jwks_count(
-                         apr_psprintf(jumio_test_jwks_pool, "{\"kty\":\"RSA\",\"n\":\"%s\"}",
-                                      jumio_test_jwks_bn(jumio_test_jwks_keys.rsa,
-                                                         OSSL_PKEY_PARAM_RSA_N)),
-                         JWT_ALG_RS256), 0);
-    ck_assert_int_eq(jumio_test_jwks_count(
-                         apr_psprintf(jumio_test_jwks_pool, "{\"kty\":\"RSA\",\"n\":\"%s\",\"e\":1}",
-                                      jumio_test_jwks_bn(jumio_test_jwks_keys.rsa,
-                                                         OSSL_PKEY_PARAM_RSA_N)),
-                         JWT_ALG_RS256), 0);
+    ck_assert_int_eq(
+        jumio_test_jwks_count(
+            apr_psprintf(jumio_test_jwks_pool, "{\"kty\":\"RSA\",\"n\":\"%s\"}",
+                         jumio_test_jwks_bn(jumio_test_jwks_keys.rsa, OSSL_PKEY_PARAM_RSA_N)),
+            JWT_ALG_RS256),
+        0);
+    ck_assert_int_eq(
+        jumio_test_jwks_count(
+            apr_psprintf(jumio_test_jwks_pool, "{\"kty\":\"RSA\",\"n\":\"%s\",\"e\":1}",
+                         jumio_test_jwks_bn(jumio_test_jwks_keys.rsa, OSSL_PKEY_PARAM_RSA_N)),
+            JWT_ALG_RS256),
+        0);
     /* x of 31 bytes */
     y = jumio_test_jwks_b64(pt + 33, 32);
-    ck_assert_int_eq(jumio_test_jwks_count(
-                         apr_psprintf(jumio_test_jwks_pool,
-                                      "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\"}",
-                                      jumio_test_jwks_b64(pt + 2, 31), y), JWT_ALG_ES256), 0);
+    ck_assert_int_eq(
+        jumio_test_jwks_count(
+            apr_psprintf(jumio_test_jwks_pool,
+                         "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\"}",
+                         jumio_test_jwks_b64(pt + 2, 31), y),
+            JWT_ALG_ES256),
+        0);
     /* the right x with y changed: not on the curve */
     pt[64] ^= 0x01;
-    ck_assert_int_eq(jumio_test_jwks_count(
-                         apr_psprintf(jumio_test_jwks_pool,
-                                      "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\"}",
-                                      x, jumio_test_jwks_b64(pt + 33, 32)), JWT_ALG_ES256), 0);
+    ck_assert_int_eq(
+        jumio_test_jwks_count(
+            apr_psprintf(jumio_test_jwks_pool,
+                         "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\"}", x,
+                         jumio_test_jwks_b64(pt + 33, 32)),
+            JWT_ALG_ES256),
+        0);
     /* and unchanged it is fine */
     pt[64] ^= 0x01;
-    ck_assert_int_eq(jumio_test_jwks_count(
-                         apr_psprintf(jumio_test_jwks_pool,
-                                      "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\"}",
-                                      x, y), JWT_ALG_ES256), 1);
+    ck_assert_int_eq(
+        jumio_test_jwks_count(
+            apr_psprintf(jumio_test_jwks_pool,
+                         "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\"}", x, y),
+            JWT_ALG_ES256),
+        1);
 }
 END_TEST
 
@@ -418,27 +443,35 @@ START_TEST(jumio_test_jwks_kids)
 
     memset(kid256, 'k', 257);
     kid256[257] = '\0';
-    ck_assert_int_eq(jumio_test_jwks_count(jumio_test_jwk_rsa(rsa, apr_psprintf(
-                         jumio_test_jwks_pool, ",\"kid\":\"%s\"", kid256)), JWT_ALG_RS256), 0);
+    ck_assert_int_eq(
+        jumio_test_jwks_count(
+            jumio_test_jwk_rsa(rsa, apr_psprintf(jumio_test_jwks_pool, ",\"kid\":\"%s\"", kid256)),
+            JWT_ALG_RS256),
+        0);
     kid256[256] = '\0';
-    ck_assert_int_eq(jumio_test_jwks_count(jumio_test_jwk_rsa(rsa, apr_psprintf(
-                         jumio_test_jwks_pool, ",\"kid\":\"%s\"", kid256)), JWT_ALG_RS256), 1);
-    ck_assert_int_eq(jumio_test_jwks_count(jumio_test_jwk_rsa(rsa, ",\"kid\":\"\""),
-                                           JWT_ALG_RS256), 0);
-    ck_assert_int_eq(jumio_test_jwks_count(jumio_test_jwk_rsa(rsa, ",\"kid\":7"),
-                                           JWT_ALG_RS256), 0);
-    ck_assert_int_eq(jumio_test_jwks_count(jumio_test_jwk_rsa(rsa, ",\"kid\":\"a\\nb\""),
-                                           JWT_ALG_RS256), 0);
+    ck_assert_int_eq(
+        jumio_test_jwks_count(
+            jumio_test_jwk_rsa(rsa, apr_psprintf(jumio_test_jwks_pool, ",\"kid\":\"%s\"", kid256)),
+            JWT_ALG_RS256),
+        1);
+    ck_assert_int_eq(jumio_test_jwks_count(jumio_test_jwk_rsa(rsa, ",\"kid\":\"\""), JWT_ALG_RS256),
+                     0);
+    ck_assert_int_eq(jumio_test_jwks_count(jumio_test_jwk_rsa(rsa, ",\"kid\":7"), JWT_ALG_RS256),
+                     0);
+    ck_assert_int_eq(
+        jumio_test_jwks_count(jumio_test_jwk_rsa(rsa, ",\"kid\":\"a\\nb\""), JWT_ALG_RS256), 0);
     /* jansson refuses \u0000 unless asked: the whole document is refused */
-    ck_assert_ptr_nonnull(jumio_jwks_parse(jumio_test_jwks_pool, "{\"keys\":[{\"kid\":\"a\\u0000\"}]}",
-                                           28, JWT_ALG_RS256, &keys));
-    ck_assert_int_eq(jumio_test_jwks_count(jumio_test_jwk_rsa(rsa, ",\"kid\":\"caf\\u00e9\""),
-                                           JWT_ALG_RS256), 0);
-    keys = jumio_test_jwks_parse(jumio_test_jwks_doc(
-               jumio_test_jwk_rsa(rsa, ",\"kid\":\"dup\""),
-               jumio_test_jwk_rsa(jumio_test_jwks_keys.rsa2, ",\"kid\":\"dup\""),
-               jumio_test_jwk_rsa(jumio_test_jwks_keys.rsa2, ",\"kid\":\"other\""), NULL),
-           JWT_ALG_RS256);
+    ck_assert_ptr_nonnull(jumio_jwks_parse(
+        jumio_test_jwks_pool, "{\"keys\":[{\"kid\":\"a\\u0000\"}]}", 28, JWT_ALG_RS256, &keys));
+    ck_assert_int_eq(
+        jumio_test_jwks_count(jumio_test_jwk_rsa(rsa, ",\"kid\":\"caf\\u00e9\""), JWT_ALG_RS256),
+        0);
+    keys = jumio_test_jwks_parse(
+        jumio_test_jwks_doc(jumio_test_jwk_rsa(rsa, ",\"kid\":\"dup\""),
+                            jumio_test_jwk_rsa(jumio_test_jwks_keys.rsa2, ",\"kid\":\"dup\""),
+                            jumio_test_jwk_rsa(jumio_test_jwks_keys.rsa2, ",\"kid\":\"other\""),
+                            NULL),
+        JWT_ALG_RS256);
     ck_assert_int_eq(keys->nelts, 2);
     ck_assert_str_eq(jumio_jwks_find(keys, "dup")->pem, jumio_test_jwks_pem(rsa, 0));
 }
@@ -458,19 +491,18 @@ START_TEST(jumio_test_jwks_documents)
     ck_assert_ptr_nonnull(jumio_jwks_parse(p, "{}", 2, JWT_ALG_RS256, &keys));
     ck_assert_ptr_nonnull(jumio_jwks_parse(p, "{\"keys\":{}}", 11, JWT_ALG_RS256, &keys));
     ck_assert_ptr_nonnull(jumio_jwks_parse(p, "{\"keys\":[]} x", 13, JWT_ALG_RS256, &keys));
-    ck_assert_ptr_nonnull(jumio_jwks_parse(p, "{\"keys\":[],\"keys\":[]}", 21, JWT_ALG_RS256,
-                                           &keys));
+    ck_assert_ptr_nonnull(
+        jumio_jwks_parse(p, "{\"keys\":[],\"keys\":[]}", 21, JWT_ALG_RS256, &keys));
     ck_assert_ptr_nonnull(jumio_jwks_parse(p, "{\"keys\":[]}\0", 12, JWT_ALG_RS256, &keys));
     ck_assert_ptr_nonnull(jumio_jwks_parse(p, NULL, 0, JWT_ALG_RS256, &keys));
     ck_assert_ptr_nonnull(jumio_jwks_parse(p, "{\"keys\":[]}", 11, JWT_ALG_HS256, &keys));
     ck_assert_ptr_nonnull(jumio_jwks_parse(p, "{\"keys\":[]}", 11, -1, &keys));
     ck_assert_ptr_null(jumio_jwks_parse(p, "{\"keys\":[]}", 11, JWT_ALG_RS256, &keys));
     ck_assert_int_eq(keys->nelts, 0);
-    for (i = 1; i < 100; i++) {
+    for (i = 1; i < 100; i++)
         many = apr_pstrcat(p, many, ",{}", NULL);
-    }
-    ck_assert_ptr_null(jumio_jwks_parse(p, apr_pstrcat(p, many, "]}", NULL),
-                                        strlen(many) + 2, JWT_ALG_RS256, &keys));
+    ck_assert_ptr_null(jumio_jwks_parse(p, apr_pstrcat(p, many, "]}", NULL), strlen(many) + 2,
+                                        JWT_ALG_RS256, &keys));
     many = apr_pstrcat(p, many, ",{}]}", NULL);
     ck_assert_ptr_nonnull(jumio_jwks_parse(p, many, strlen(many), JWT_ALG_RS256, &keys));
 }
@@ -479,14 +511,15 @@ END_TEST
 /* jumio_jwks_find: by kid; without kid only when exactly one key. */
 START_TEST(jumio_test_jwks_find)
 {
-    const char *doc2 = jumio_test_jwks_doc(
-        jumio_test_jwk_rsa(jumio_test_jwks_keys.rsa, ",\"kid\":\"a\""),
-        jumio_test_jwk_rsa(jumio_test_jwks_keys.rsa2, ",\"kid\":\"b\""), NULL);
+    const char *doc2 =
+        jumio_test_jwks_doc(jumio_test_jwk_rsa(jumio_test_jwks_keys.rsa, ",\"kid\":\"a\""),
+                            jumio_test_jwk_rsa(jumio_test_jwks_keys.rsa2, ",\"kid\":\"b\""), NULL);
     apr_array_header_t *two = jumio_test_jwks_parse(doc2, JWT_ALG_RS256);
-    apr_array_header_t *one = jumio_test_jwks_parse(jumio_test_jwks_doc(
-        jumio_test_jwk_rsa(jumio_test_jwks_keys.rsa, ",\"kid\":\"a\""), NULL), JWT_ALG_RS256);
-    apr_array_header_t *nokid = jumio_test_jwks_parse(jumio_test_jwks_doc(
-        jumio_test_jwk_rsa(jumio_test_jwks_keys.rsa, ""), NULL), JWT_ALG_RS256);
+    apr_array_header_t *one = jumio_test_jwks_parse(
+        jumio_test_jwks_doc(jumio_test_jwk_rsa(jumio_test_jwks_keys.rsa, ",\"kid\":\"a\""), NULL),
+        JWT_ALG_RS256);
+    apr_array_header_t *nokid = jumio_test_jwks_parse(
+        jumio_test_jwks_doc(jumio_test_jwk_rsa(jumio_test_jwks_keys.rsa, ""), NULL), JWT_ALG_RS256);
 
     ck_assert_ptr_null(jumio_jwks_find(NULL, "a"));
     ck_assert_ptr_null(jumio_jwks_find(NULL, NULL));
@@ -514,8 +547,8 @@ static const char *jumio_test_jwks_raw(const char *header)
 static const char *jumio_test_jwks_kid(const char *header)
 {
     const char *kid = "unset";
-    const char *err = jumio_jwt_kid(jumio_test_jwks_pool, jumio_test_jwks_raw(header),
-                                    JWT_ALG_RS256, &kid);
+    const char *err =
+        jumio_jwt_kid(jumio_test_jwks_pool, jumio_test_jwks_raw(header), JWT_ALG_RS256, &kid);
 
     if (err != NULL) {
         ck_assert_ptr_null(kid);
@@ -541,11 +574,14 @@ START_TEST(jumio_test_jwks_jwt_kid)
     ck_assert_str_ne(jumio_test_jwks_kid("{\"alg\":\"RS256\",\"kid\":\"a\\u0000\"}"), "nokid");
     memset(long_kid, 'k', 256);
     long_kid[256] = '\0';
-    ck_assert_str_eq(jumio_test_jwks_kid(apr_psprintf(jumio_test_jwks_pool,
-                     "{\"alg\":\"RS256\",\"kid\":\"%s\"}", long_kid)) + 4, long_kid);
+    ck_assert_str_eq(jumio_test_jwks_kid(apr_psprintf(
+                         jumio_test_jwks_pool, "{\"alg\":\"RS256\",\"kid\":\"%s\"}", long_kid))
+                         + 4,
+                     long_kid);
     strcpy(long_kid + 256, "k");
-    ck_assert_str_ne(jumio_test_jwks_kid(apr_psprintf(jumio_test_jwks_pool,
-                     "{\"alg\":\"RS256\",\"kid\":\"%s\"}", long_kid)), "nokid");
+    ck_assert_str_ne(jumio_test_jwks_kid(apr_psprintf(
+                         jumio_test_jwks_pool, "{\"alg\":\"RS256\",\"kid\":\"%s\"}", long_kid)),
+                     "nokid");
     /* the algorithm is pinned before the kid is looked at */
     ck_assert_str_eq(jumio_test_jwks_kid("{\"alg\":\"HS256\",\"kid\":\"k\"}"),
                      "token algorithm is not the configured one");

@@ -14,8 +14,8 @@
 
 #include "core/core.h"
 
-#define NOW ((apr_int64_t)1700000000)
-#define T "%" APR_INT64_T_FMT          /* printf format of NOW */
+#define NOW    ((apr_int64_t)1700000000)
+#define T      "%" APR_INT64_T_FMT /* printf format of NOW */
 #define SECRET "a-test-hmac-secret-of-32-bytes!!"
 
 /* PEM keys made once per run (unchecked fixture). */
@@ -34,7 +34,8 @@ static char *jumio_test_pem(EVP_PKEY *pkey, int private_key)
 
     ck_assert_ptr_nonnull(bio);
     ck_assert_int_eq(private_key ? PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL)
-                                 : PEM_write_bio_PUBKEY(bio, pkey), 1);
+                                 : PEM_write_bio_PUBKEY(bio, pkey),
+                     1);
     n = BIO_get_mem_data(bio, &data);
     copy = malloc((size_t)n + 1);
     ck_assert_ptr_nonnull(copy);
@@ -94,12 +95,10 @@ static char *jumio_test_b64url(const void *in, size_t n)
     char *out = apr_palloc(jumio_test_pool, (n + 2) / 3 * 4 + 1), *c;
 
     EVP_EncodeBlock((unsigned char *)out, in, (int)n);
-    for (c = out; *c != '\0'; c++) {
+    for (c = out; *c != '\0'; c++)
         *c = *c == '+' ? '-' : *c == '/' ? '_' : *c;
-    }
-    while (c > out && c[-1] == '=') {
+    while (c > out && c[-1] == '=')
         *--c = '\0';
-    }
     return out;
 }
 
@@ -108,8 +107,8 @@ static const char *jumio_test_hs256_raw(const char *header, const char *payload,
 {
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int maclen = 0;
-    const char *input = apr_pstrcat(jumio_test_pool, jumio_test_b64url(header, strlen(header)),
-                                    ".", jumio_test_b64url(payload, strlen(payload)), NULL);
+    const char *input = apr_pstrcat(jumio_test_pool, jumio_test_b64url(header, strlen(header)), ".",
+                                    jumio_test_b64url(payload, strlen(payload)), NULL);
 
     ck_assert_ptr_nonnull(HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)input,
                                strlen(input), mac, &maclen));
@@ -151,8 +150,8 @@ static jumio_jwt_cfg_t jumio_test_cfg(int alg, const char *key)
 /* Claims with sub "user-1" and exp now + 300, plus extra members (may be ""). */
 static const char *jumio_test_claims(const char *extra)
 {
-    return apr_psprintf(jumio_test_pool, "{\"sub\":\"user-1\",\"exp\":" T "%s%s}",
-                        NOW + 300, *extra != '\0' ? "," : "", extra);
+    return apr_psprintf(jumio_test_pool, "{\"sub\":\"user-1\",\"exp\":" T "%s%s}", NOW + 300,
+                        *extra != '\0' ? "," : "", extra);
 }
 
 /* Verify token under cfg at NOW; returns the reason (NULL: accepted with user "user-1" or
@@ -177,8 +176,9 @@ static const char *jumio_test_verify(const jumio_jwt_cfg_t *cfg, const char *tok
 /* Assert that token is accepted under cfg with the given user. */
 #define ACCEPT(cfg, tok, who) ck_assert_str_eq(jumio_test_verify(&(cfg), (tok)), "OK:" who)
 /* Assert that token is refused under cfg. */
-#define REFUSE(cfg, tok) ck_assert_msg(strncmp(jumio_test_verify(&(cfg), (tok)), "OK:", 3) != 0, \
-                                       "token accepted: line %d", __LINE__)
+#define REFUSE(cfg, tok)                                                                           \
+    ck_assert_msg(strncmp(jumio_test_verify(&(cfg), (tok)), "OK:", 3) != 0,                        \
+                  "token accepted: line %d", __LINE__)
 
 /* Valid HS256/384/512 tokens give the user id. */
 START_TEST(jumio_test_jwt_good_hs)
@@ -192,8 +192,9 @@ START_TEST(jumio_test_jwt_good_hs)
     ACCEPT(c, jumio_test_sign(JWT_ALG_HS512, SECRET, jumio_test_claims("")), "user-1");
     /* a hand-made token (our own encoder) verifies too */
     c.alg = JWT_ALG_HS256;
-    ACCEPT(c, jumio_test_hs256_raw("{\"alg\":\"HS256\",\"typ\":\"JWT\"}",
-                                   jumio_test_claims("\"x\":[1,{\"y\":null}]"), SECRET),
+    ACCEPT(c,
+           jumio_test_hs256_raw("{\"alg\":\"HS256\",\"typ\":\"JWT\"}",
+                                jumio_test_claims("\"x\":[1,{\"y\":null}]"), SECRET),
            "user-1");
 }
 END_TEST
@@ -277,7 +278,8 @@ START_TEST(jumio_test_jwt_rs_hs_confusion)
 
     /* libjwt alone takes the public key as HMAC secret: the attack is real ... */
     ck_assert_int_eq(jwt_decode(&jwt, attack, (const unsigned char *)jumio_test_keys.rsa_pub,
-                                (int)strlen(jumio_test_keys.rsa_pub)), 0);
+                                (int)strlen(jumio_test_keys.rsa_pub)),
+                     0);
     jwt_free(jwt);
     /* ... and pinning refuses it */
     REFUSE(c, attack);
@@ -320,7 +322,7 @@ START_TEST(jumio_test_jwt_exp)
     c.leeway = 0;
     REFUSE(c, jumio_test_tok(CL("\"exp\":" T, NOW - 1)));
     ACCEPT(c, jumio_test_tok(CL("\"exp\":" T, NOW)), "user-1");
-    c.leeway = -100;                /* a negative leeway counts as 0 */
+    c.leeway = -100; /* a negative leeway counts as 0 */
     ACCEPT(c, jumio_test_tok(CL("\"exp\":" T, NOW)), "user-1");
     REFUSE(c, jumio_test_tok(CL("\"exp\":" T, NOW - 1)));
 }
@@ -393,30 +395,41 @@ START_TEST(jumio_test_jwt_user)
 
     memset(u255, 'u', 256);
     u255[255] = '\0';
-    ck_assert_str_eq(jumio_test_verify(&c, jumio_test_tok(apr_psprintf(jumio_test_pool,
-                     "{\"sub\":\"%s\",\"exp\":" T "}", u255, exp))),
-                     apr_pstrcat(jumio_test_pool, "OK:", u255, NULL));
+    ck_assert_str_eq(
+        jumio_test_verify(&c, jumio_test_tok(apr_psprintf(
+                                  jumio_test_pool, "{\"sub\":\"%s\",\"exp\":" T "}", u255, exp))),
+        apr_pstrcat(jumio_test_pool, "OK:", u255, NULL));
     u255[255] = 'u';
     u255[256] = '\0';
-    REFUSE(c, jumio_test_tok(apr_psprintf(jumio_test_pool, "{\"sub\":\"%s\",\"exp\":" T "}",
-                                          u255, exp)));
+    REFUSE(c, jumio_test_tok(
+                  apr_psprintf(jumio_test_pool, "{\"sub\":\"%s\",\"exp\":" T "}", u255, exp)));
     REFUSE(c, jumio_test_tok(apr_psprintf(jumio_test_pool, "{\"exp\":" T "}", exp)));
     REFUSE(c, jumio_test_tok(apr_psprintf(jumio_test_pool, "{\"sub\":42,\"exp\":" T "}", exp)));
     REFUSE(c, jumio_test_tok(apr_psprintf(jumio_test_pool, "{\"sub\":\"\",\"exp\":" T "}", exp)));
-    REFUSE(c, jumio_test_tok(apr_psprintf(jumio_test_pool, "{\"sub\":[\"a\"],\"exp\":" T "}",
-                                          exp)));
-    REFUSE(c, jumio_test_hs256_raw("{\"alg\":\"HS256\"}", apr_psprintf(jumio_test_pool,
-           "{\"sub\":\"a\\u0000b\",\"exp\":" T "}", exp), SECRET));
-    REFUSE(c, jumio_test_tok(apr_psprintf(jumio_test_pool, "{\"sub\":\"a\\nb\",\"exp\":" T "}",
-                                          exp)));
-    REFUSE(c, jumio_test_tok(apr_psprintf(jumio_test_pool, "{\"sub\":\"a\\u007f\",\"exp\":" T "}",
-                                          exp)));
-    ACCEPT(c, jumio_test_tok(apr_psprintf(jumio_test_pool, "{\"sub\":\"J\\u00fcrgen@x\","
-                                          "\"exp\":" T "}", exp)), "J\xc3\xbcrgen@x");
+    REFUSE(c,
+           jumio_test_tok(apr_psprintf(jumio_test_pool, "{\"sub\":[\"a\"],\"exp\":" T "}", exp)));
+    REFUSE(c, jumio_test_hs256_raw(
+                  "{\"alg\":\"HS256\"}",
+                  apr_psprintf(jumio_test_pool, "{\"sub\":\"a\\u0000b\",\"exp\":" T "}", exp),
+                  SECRET));
+    REFUSE(c,
+           jumio_test_tok(apr_psprintf(jumio_test_pool, "{\"sub\":\"a\\nb\",\"exp\":" T "}", exp)));
+    REFUSE(c, jumio_test_tok(
+                  apr_psprintf(jumio_test_pool, "{\"sub\":\"a\\u007f\",\"exp\":" T "}", exp)));
+    ACCEPT(c,
+           jumio_test_tok(apr_psprintf(jumio_test_pool,
+                                       "{\"sub\":\"J\\u00fcrgen@x\","
+                                       "\"exp\":" T "}",
+                                       exp)),
+           "J\xc3\xbcrgen@x");
     /* another claim as user id; NULL or "" means sub */
     c.user_claim = "email";
-    ACCEPT(c, jumio_test_tok(apr_psprintf(jumio_test_pool, "{\"sub\":\"s\",\"email\":"
-                                          "\"a@b.example\",\"exp\":" T "}", exp)), "a@b.example");
+    ACCEPT(c,
+           jumio_test_tok(apr_psprintf(jumio_test_pool,
+                                       "{\"sub\":\"s\",\"email\":"
+                                       "\"a@b.example\",\"exp\":" T "}",
+                                       exp)),
+           "a@b.example");
     REFUSE(c, jumio_test_tok(apr_psprintf(jumio_test_pool, "{\"sub\":\"s\",\"exp\":" T "}", exp)));
     c.user_claim = NULL;
     ACCEPT(c, jumio_test_tok(apr_psprintf(jumio_test_pool, "{\"sub\":\"s\",\"exp\":" T "}", exp)),
@@ -435,17 +448,17 @@ START_TEST(jumio_test_jwt_shape)
     const char *d1 = strchr(good, '.'), *d2 = strchr(d1 + 1, '.');
     char *big = apr_palloc(jumio_test_pool, 9000), *tampered = apr_pstrdup(jumio_test_pool, good);
 
-    REFUSE(c, apr_pstrndup(jumio_test_pool, good, (apr_size_t)(d2 - good)));    /* 2 segments */
-    REFUSE(c, apr_pstrcat(jumio_test_pool, good, ".", d2 + 1, NULL));           /* 4 segments */
+    REFUSE(c, apr_pstrndup(jumio_test_pool, good, (apr_size_t)(d2 - good))); /* 2 segments */
+    REFUSE(c, apr_pstrcat(jumio_test_pool, good, ".", d2 + 1, NULL));        /* 4 segments */
     REFUSE(c, apr_pstrcat(jumio_test_pool, good, ".", NULL));
-    REFUSE(c, d1);                                                              /* no header */
-    REFUSE(c, apr_pstrcat(jumio_test_pool, apr_pstrndup(jumio_test_pool, good,
-                                                        (apr_size_t)(d1 - good)),
-                          "..", d2 + 1, NULL));                                 /* no payload */
+    REFUSE(c, d1); /* no header */
+    REFUSE(c, apr_pstrcat(jumio_test_pool,
+                          apr_pstrndup(jumio_test_pool, good, (apr_size_t)(d1 - good)), "..",
+                          d2 + 1, NULL)); /* no payload */
     REFUSE(c, apr_pstrcat(jumio_test_pool, "!!!", d1, NULL));
-    REFUSE(c, apr_pstrcat(jumio_test_pool, "e30", d1, NULL));                   /* {} header */
-    REFUSE(c, apr_pstrcat(jumio_test_pool, "aGVsbG8", d1, NULL));               /* "hello" */
-    REFUSE(c, apr_pstrcat(jumio_test_pool, "W10", d1, NULL));                   /* [] */
+    REFUSE(c, apr_pstrcat(jumio_test_pool, "e30", d1, NULL));     /* {} header */
+    REFUSE(c, apr_pstrcat(jumio_test_pool, "aGVsbG8", d1, NULL)); /* "hello" */
+    REFUSE(c, apr_pstrcat(jumio_test_pool, "W10", d1, NULL));     /* [] */
     REFUSE(c, apr_pstrcat(jumio_test_pool, good, "=", NULL));
     REFUSE(c, apr_pstrcat(jumio_test_pool, " ", good, NULL));
     REFUSE(c, apr_pstrcat(jumio_test_pool, "Bearer ", good, NULL));
@@ -471,8 +484,11 @@ START_TEST(jumio_test_jwt_payload)
     jumio_jwt_cfg_t c = jumio_test_cfg(JWT_ALG_HS256, SECRET);
 
     /* a repeated claim: the second sub might be read by another parser */
-    REFUSE(c, jumio_test_hs256_raw("{\"alg\":\"HS256\"}", apr_psprintf(jumio_test_pool,
-           "{\"sub\":\"user-1\",\"exp\":" T ",\"sub\":\"admin\"}", NOW + 300), SECRET));
+    REFUSE(c, jumio_test_hs256_raw(
+                  "{\"alg\":\"HS256\"}",
+                  apr_psprintf(jumio_test_pool,
+                               "{\"sub\":\"user-1\",\"exp\":" T ",\"sub\":\"admin\"}", NOW + 300),
+                  SECRET));
     REFUSE(c, jumio_test_hs256_raw("{\"alg\":\"HS256\"}", "[1]", SECRET));
     REFUSE(c, jumio_test_hs256_raw("{\"alg\":\"HS256\"}", "not json", SECRET));
     REFUSE(c, jumio_test_hs256_raw("{\"alg\":\"HS256\"}", "{\"sub\":", SECRET));

@@ -16,9 +16,8 @@ int main(void)
     SRunner *sr;
     int failed;
 
-    if (apr_initialize() != APR_SUCCESS) {
+    if (apr_initialize() != APR_SUCCESS)
         return EXIT_FAILURE;
-    }
     sr = srunner_create(jumio_test_util_suite());
     srunner_add_suite(sr, jumio_test_json_suite());
     srunner_add_suite(sr, jumio_test_jwt_suite());

@@ -72,9 +72,8 @@ START_TEST(jumio_test_uuid_v4)
         ck_assert_int_eq(u[14], '4');
         ck_assert_ptr_nonnull(strchr("89ab", u[19]));
         ck_assert_uint_eq(strspn(u, "0123456789abcdef-"), 36);
-        if (prev != NULL) {
+        if (prev != NULL)
             ck_assert_str_ne(u, prev);
-        }
         prev = u;
     }
 }
@@ -179,18 +178,18 @@ START_TEST(jumio_test_b64url_bad)
 {
     apr_size_t len;
 
-    jumio_test_b64("a", NULL, 0);               /* 1 char cannot encode a byte */
+    jumio_test_b64("a", NULL, 0); /* 1 char cannot encode a byte */
     jumio_test_b64("aGVsb", NULL, 0);
-    jumio_test_b64("aGVsbG8==", NULL, 0);       /* too much padding */
-    jumio_test_b64("aGVsbA=", NULL, 0);         /* incomplete padding */
+    jumio_test_b64("aGVsbG8==", NULL, 0); /* too much padding */
+    jumio_test_b64("aGVsbA=", NULL, 0);   /* incomplete padding */
     jumio_test_b64("=", NULL, 0);
     jumio_test_b64("====", NULL, 0);
-    jumio_test_b64("aG=sbG8", NULL, 0);         /* padding inside */
-    jumio_test_b64("aGVs+G8", NULL, 0);         /* standard alphabet, not url */
+    jumio_test_b64("aG=sbG8", NULL, 0); /* padding inside */
+    jumio_test_b64("aGVs+G8", NULL, 0); /* standard alphabet, not url */
     jumio_test_b64("aGVs/G8", NULL, 0);
     jumio_test_b64("aGVs bG8", NULL, 0);
     jumio_test_b64("aGVs.bG8", NULL, 0);
-    jumio_test_b64("aGVsbG9", NULL, 0);         /* non-zero unused bits */
+    jumio_test_b64("aGVsbG9", NULL, 0); /* non-zero unused bits */
     jumio_test_b64("aGVsbB", NULL, 0);
     jumio_test_b64("aGVs\xc3\xa9", NULL, 0);
     ck_assert_ptr_null(jumio_util_b64url_decode(jumio_test_pool, NULL, &len));
@@ -213,14 +212,14 @@ START_TEST(jumio_test_user_id_ok)
     ck_assert_int_eq(jumio_util_user_id_ok("a", 0), 0);
     ck_assert_int_eq(jumio_util_user_id_ok(NULL, 1), 0);
     ck_assert_int_eq(jumio_util_user_id_ok("alice@example.com ~!", 20), 1);
-    ck_assert_int_eq(jumio_util_user_id_ok("J\xc3\xa9r\xc3\xb4me", 8), 1);   /* UTF-8 */
+    ck_assert_int_eq(jumio_util_user_id_ok("J\xc3\xa9r\xc3\xb4me", 8), 1); /* UTF-8 */
     ck_assert_int_eq(jumio_util_user_id_ok("\x80\xff", 2), 1);
     ck_assert_int_eq(jumio_util_user_id_ok(" ", 1), 1);
     ck_assert_int_eq(jumio_util_user_id_ok("evil\nuser", 9), 0);
     ck_assert_int_eq(jumio_util_user_id_ok("tab\t", 4), 0);
     ck_assert_int_eq(jumio_util_user_id_ok("\x1f", 1), 0);
     ck_assert_int_eq(jumio_util_user_id_ok("del\x7f", 4), 0);
-    ck_assert_int_eq(jumio_util_user_id_ok("user\0x", 6), 0);               /* embedded NUL */
+    ck_assert_int_eq(jumio_util_user_id_ok("user\0x", 6), 0); /* embedded NUL */
     ck_assert_int_eq(jumio_util_user_id_ok("user\0x", 4), 1);
 }
 END_TEST
