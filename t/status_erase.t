@@ -6,7 +6,7 @@ use lib 't/lib';
 use JumioTest;
 use JumioTest::Kit;
 
-plan tests => 6, need_module('mod_perl.c');
+plan tests => 7, need_module('mod_perl.c');
 
 subtest 'status: JSON health with database, Jumio and counters' => sub {
     fake_reset();
@@ -39,6 +39,23 @@ subtest 'status: method other than GET' => sub {
     my $res = request(POST => '/jumio/status', body => '{}');
     is_error($res, 405, 'method_not_allowed', 'POST status');
     is($res->header('Allow'), 'GET', 'Allow: GET');
+};
+
+# Jumio's health answer is cached per process and per server: a virtual host with other Jumio
+# endpoints gets its own (new connections, so that children serve both hosts).
+subtest 'status: each virtual host has its own Jumio health answer' => sub {
+    Apache::TestRequest::module('health_other');
+    my $other = 'http://' . Apache::TestRequest::hostport();
+    Apache::TestRequest::module('default');
+    my (%main, %other);
+    for (1 .. 12) {
+        $main{ (json_of(request(GET => '/jumio/status')) || {})->{status} // 'none' }++;
+        $other{ (json_of(request(GET => '/jumio/status', base => $other)) || {})->{status}
+                // 'none' }++;
+    }
+    is_deeply(\%main, { UP => 12 }, 'main server: Jumio UP every time');
+    is_deeply(\%other, { DEGRADED => 12 },
+              'the other host (its health check fails): DEGRADED every time, never UP');
 };
 
 subtest 'erase: account deleted at Jumio, then every local row' => sub {
