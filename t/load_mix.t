@@ -37,7 +37,7 @@ my %MPM = (event => [mpm => 'event', threads => 32, workers => 32, start_servers
 sub transaction {
     my ($h, $ua) = @_;
     my $user = new_user('mix');
-    my $ref = (json_body(req(POST => '/jumio/intake', user => $user, base => $h->base, ua => $ua))
+    my $ref = (json_of(request(POST => '/jumio/intake', user => $user, base => $h->base, ua => $ua))
                || {})->{transactionReference} or return undef;
     my $wf = $STATE->locked(LOCK_EX, sub {
         my $wf = $STATE->workflow($ref) or return undef;
