@@ -16,7 +16,6 @@ use JumioTest::Httpd ();
 use FakeJumio::State ();
 use LoadMix;
 
-use Fcntl qw(:flock);
 use LWP::UserAgent ();
 
 plan tests => 3, need_module('mod_perl.c');
@@ -32,29 +31,13 @@ my @DB = db_is_mysql() ? (db => 'main') : ();
 my %MPM = (event => [mpm => 'event', threads => 32, workers => 32, start_servers => 1],
            prefork => [mpm => 'prefork', workers => 20, start_servers => 16]);
 
-# An intake of a new user on $h, its workflow set PROCESSED at the fake (so that a poll may
-# fetch its details): {ref, account, user, token}, or undef when the intake failed.
-sub transaction {
-    my ($h, $ua) = @_;
-    my $user = new_user('mix');
-    my $ref = (json_of(request(POST => '/jumio/intake', user => $user, base => $h->base, ua => $ua))
-               || {})->{transactionReference} or return undef;
-    my $wf = $STATE->locked(LOCK_EX, sub {
-        my $wf = $STATE->workflow($ref) or return undef;
-        $wf->{status} = 'PROCESSED';
-        $STATE->save_workflow($ref, $wf);
-        return $wf;
-    }) or return undef;
-    my ($token) = ($wf->{callbackUrl} // '') =~ /jumio_token=([^&]+)/;
-    return { ref => $ref, account => $wf->{account_id}, user => $user, token => $token };
-}
-
 for my $mpm (qw(event prefork)) {
     subtest "$mpm MPM: callbacks, intakes and polls from 16 senders" => sub {
         my $h = extra_httpd(name => "mix-$mpm", @{ $MPM{$mpm} }, background => 0,
                             loglevel => 'notice', fake => $fake->url('/fake'), @DB);
         my $ua = LWP::UserAgent->new(timeout => 30, keep_alive => 1);
-        my @tx = grep { $_ && $_->{token} } map { transaction($h, $ua) } 1 .. 40;
+        my @tx = grep { $_ }
+                 map { LoadMix::transaction($h->base, $STATE, $ua, new_user('mix')) } 1 .. 40;
         is(scalar @tx, 40, '40 transactions');
         my $r = LoadMix::run(base => $h->base, tx => \@tx, rounds => 8, senders => 16,
                              intakes => 3, polls => 8, timeout => 5, stop_on_fail => 1);

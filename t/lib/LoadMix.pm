@@ -3,7 +3,11 @@ package LoadMix;
 # The write-heavy load mix of t/load_mix.t and bench/mix: rounds of genuine callbacks (one per
 # transaction, signed with its token), a few intakes and some polls, shuffled over concurrent
 # senders (forked processes, one keep-alive connection each); every answer's status and time
-# is recorded.  Only HTTP: the caller starts the transactions and knows their tokens.
+# is recorded.
+#
+#   my $t = LoadMix::transaction($h->base, FakeJumio::State->new($fake_dir), $ua, $user);
+#   an intake of $user, its workflow set PROCESSED at that fake (so that a poll may fetch its
+#   details): {ref, account, user, token}, or undef when the intake failed.
 #
 #   my $r = LoadMix::run(base => $h->base, tx => \@tx, rounds => 8, senders => 16,
 #                        intakes => 3, polls => 8, timeout => 10, stop_on_fail => 0);
@@ -16,6 +20,7 @@ package LoadMix;
 use strict;
 use warnings;
 
+use Fcntl qw(:flock);
 use JSON::PP ();
 use List::Util ();
 use LWP::UserAgent ();
@@ -27,6 +32,23 @@ use JumioTest ();
 
 my $JSON = JSON::PP->new->utf8->canonical;
 my @STATUSES = qw(ACQUIRED PROCESSED INITIATED PROCESSED);
+
+# The transaction described at the top.
+sub transaction {
+    my ($base, $state, $ua, $user) = @_;
+    my $res = $ua->post("$base/jumio/intake", 'Content-Length' => 0,
+                        Authorization => 'Bearer ' . JumioTest::jwt(sub => $user, exp => time + 600));
+    my $ref = (eval { $JSON->decode($res->content) } || {})->{transactionReference} or return undef;
+    my $wf = $state->locked(LOCK_EX, sub {
+        my $wf = $state->workflow($ref) or return undef;
+        $wf->{status} = 'PROCESSED';
+        $state->save_workflow($ref, $wf);
+        return $wf;
+    }) or return undef;
+    my ($token) = ($wf->{callbackUrl} // '') =~ /jumio_token=([^&]+)/;
+    return $token ? { ref => $ref, account => $wf->{account_id}, user => $user, token => $token }
+                  : undef;
+}
 
 # One request of a job; the HTTP::Request.
 sub _request {
