@@ -270,6 +270,13 @@ static const char *jumio_test_jwks_verify(const apr_array_header_t *keys, const 
     return err ? err : apr_pstrcat(jumio_test_jwks_pool, "OK:", user, NULL);
 }
 
+/* A token signed with pkey and naming kid, verified against keys under alg: as verify. */
+static const char *jumio_test_jwks_roundtrip(const apr_array_header_t *keys, EVP_PKEY *pkey,
+                                             jwt_alg_t alg, const char *kid)
+{
+    return jumio_test_jwks_verify(keys, jumio_test_jwks_token(pkey, alg, kid), alg);
+}
+
 /* Tokens signed with the private keys verify with the PEM made from the JWKS, chosen by kid. */
 START_TEST(jumio_test_jwks_verify_tokens)
 {
@@ -282,27 +289,17 @@ START_TEST(jumio_test_jwks_verify_tokens)
 
     ck_assert_int_eq(rs->nelts, 2);
     ck_assert_int_eq(es->nelts, 1);
-    ck_assert_str_eq(jumio_test_jwks_verify(
-                         rs, jumio_test_jwks_token(jumio_test_jwks_keys.rsa, JWT_ALG_RS256, "r1"),
-                         JWT_ALG_RS256),
+    ck_assert_str_eq(jumio_test_jwks_roundtrip(rs, jumio_test_jwks_keys.rsa, JWT_ALG_RS256, "r1"),
                      "OK:user-1");
-    ck_assert_str_eq(jumio_test_jwks_verify(
-                         rs, jumio_test_jwks_token(jumio_test_jwks_keys.rsa2, JWT_ALG_RS256, "r2"),
-                         JWT_ALG_RS256),
+    ck_assert_str_eq(jumio_test_jwks_roundtrip(rs, jumio_test_jwks_keys.rsa2, JWT_ALG_RS256, "r2"),
                      "OK:user-1");
-    ck_assert_str_eq(jumio_test_jwks_verify(
-                         es, jumio_test_jwks_token(jumio_test_jwks_keys.ec256, JWT_ALG_ES256, "e1"),
-                         JWT_ALG_ES256),
+    ck_assert_str_eq(jumio_test_jwks_roundtrip(es, jumio_test_jwks_keys.ec256, JWT_ALG_ES256, "e1"),
                      "OK:user-1");
     /* signed with rsa2 but naming r1: the signature does not verify */
-    ck_assert_str_ne(jumio_test_jwks_verify(
-                         rs, jumio_test_jwks_token(jumio_test_jwks_keys.rsa2, JWT_ALG_RS256, "r1"),
-                         JWT_ALG_RS256),
+    ck_assert_str_ne(jumio_test_jwks_roundtrip(rs, jumio_test_jwks_keys.rsa2, JWT_ALG_RS256, "r1"),
                      "OK:user-1");
     /* the EC key's kid under RS256: not a usable key */
-    ck_assert_str_eq(jumio_test_jwks_verify(
-                         rs, jumio_test_jwks_token(jumio_test_jwks_keys.rsa, JWT_ALG_RS256, "e1"),
-                         JWT_ALG_RS256),
+    ck_assert_str_eq(jumio_test_jwks_roundtrip(rs, jumio_test_jwks_keys.rsa, JWT_ALG_RS256, "e1"),
                      "no key");
 }
 END_TEST
