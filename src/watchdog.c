@@ -57,7 +57,6 @@ void jumio_watchdog_child_init(apr_pool_t *pchild, server_rec *s)
 static apr_status_t jumio_watchdog_step(int state, void *data, apr_pool_t *pool)
 {
     jumio_ctx_t c;
-    jumio_db_t *db;
     apr_status_t rv = APR_SUCCESS;
     if (state != AP_WATCHDOG_STATE_RUNNING || !jumio_wd_mutex
         || apr_thread_mutex_lock(jumio_wd_mutex) != APR_SUCCESS)
@@ -65,10 +64,7 @@ static apr_status_t jumio_watchdog_step(int state, void *data, apr_pool_t *pool)
     if (!jumio_watchdog_stopping() && (rv = apr_pool_create(&c.pool, pool)) == APR_SUCCESS) {
         c.s = data;
         c.r = NULL;
-        if ((db = jumio_store_acquire(&c))) {
-            jumio_work_round(&c, db, jumio_watchdog_stopping);
-            jumio_store_release(&c, db);
-        }
+        jumio_work_round(&c, jumio_watchdog_stopping);
         apr_pool_destroy(c.pool);
     }
     apr_thread_mutex_unlock(jumio_wd_mutex);

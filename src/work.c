@@ -13,7 +13,7 @@ static const char *jumio_work_path(apr_pool_t *p, const jumio_tx_t *tx, const ch
 }
 
 /* Ask the Status API once when the next scheduled check is due; moves tx->status forward. */
-void jumio_work_status_check(jumio_ctx_t *c, jumio_db_t *db, jumio_tx_t *tx)
+void jumio_work_status_check(jumio_ctx_t *c, jumio_tx_t *tx)
 {
     jumio_srv_cfg_t *sc = jumio_config_srv_of(c);
     apr_int64_t now = (apr_int64_t)apr_time_sec(apr_time_now());
@@ -28,11 +28,11 @@ void jumio_work_status_check(jumio_ctx_t *c, jumio_db_t *db, jumio_tx_t *tx)
         /* due by an older or another node's schedule, not by ours: fix the row's due time so
          * that it does not hold a place in every background round */
         if (!c->r)
-            jumio_store_reschedule(c, db, tx->workflow_id, tx->status_checks,
+            jumio_store_reschedule(c, tx->workflow_id, tx->status_checks,
                                    due < 0 ? APR_INT64_MAX : tx->created_at + due);
         return;
     }
-    if (jumio_store_claim_check(c, db, tx->workflow_id, tx->status_checks,
+    if (jumio_store_claim_check(c, tx->workflow_id, tx->status_checks,
                                 next < 0 ? APR_INT64_MAX : tx->created_at + next)
         != 1)
         return;
@@ -42,7 +42,7 @@ void jumio_work_status_check(jumio_ctx_t *c, jumio_db_t *db, jumio_tx_t *tx)
     status = json_string_value(
         json_object_get(json_object_get(ans.json, "workflowExecution"), "status"));
     if (ans.outcome == JUMIO_UP_OK && jumio_status_rank(status) > jumio_status_rank(tx->status)
-        && !jumio_store_status(c, db, tx->workflow_id, status))
+        && !jumio_store_status(c, tx->workflow_id, status))
         tx->status = apr_pstrdup(c->pool, status);
     json_decref(ans.json);
 }
@@ -58,7 +58,7 @@ static const char *jumio_work_summary(apr_pool_t *p, json_t *details)
 }
 
 /* Fetch and store the details of a PROCESSED transaction once; 0 when tx->details is set. */
-int jumio_work_fetch_details(jumio_ctx_t *c, jumio_db_t *db, jumio_tx_t *tx)
+int jumio_work_fetch_details(jumio_ctx_t *c, jumio_tx_t *tx)
 {
     jumio_srv_cfg_t *sc = jumio_config_srv_of(c);
     int hold = jumio_config_timeout(sc) * 3 + 5;
@@ -66,13 +66,13 @@ int jumio_work_fetch_details(jumio_ctx_t *c, jumio_db_t *db, jumio_tx_t *tx)
     const char *text = NULL;
     int rc = -1;
     if (!jumio_util_is_uuid(tx->account_id) || !jumio_util_is_uuid(tx->workflow_id)
-        || jumio_store_claim_details(c, db, tx->workflow_id, hold, !c->r) != 1)
+        || jumio_store_claim_details(c, tx->workflow_id, hold, !c->r) != 1)
         return -1;
     jumio_client_call(c, "GET", JUMIO_SVC_RETRIEVAL, jumio_work_path(c->pool, tx, ""), NULL, &ans);
     if (ans.outcome == JUMIO_UP_OK && (text = jumio_json_dump(c->pool, ans.json))) {
         const char *decision = jumio_decision_of_details(ans.json);
         const char *summary = jumio_work_summary(c->pool, ans.json);
-        if (summary && !jumio_store_details(c, db, tx->workflow_id, text, summary, decision)) {
+        if (summary && !jumio_store_details(c, tx->workflow_id, text, summary, decision)) {
             tx->details = text;
             tx->summary = summary;
             tx->decision = decision;
@@ -84,23 +84,23 @@ int jumio_work_fetch_details(jumio_ctx_t *c, jumio_db_t *db, jumio_tx_t *tx)
      * failing are not retried every round and do not fill the due list (LIMIT 20) for
      * ever, starving newer ones. */
     if (rc && c->r)
-        jumio_store_unclaim_details(c, db, tx->workflow_id);
+        jumio_store_unclaim_details(c, tx->workflow_id);
     json_decref(ans.json);
     return rc;
 }
 
 /* One background round: every transaction with work due now, until stop() says so. */
-void jumio_work_round(jumio_ctx_t *c, jumio_db_t *db, jumio_work_stop_fn *stop)
+void jumio_work_round(jumio_ctx_t *c, jumio_work_stop_fn *stop)
 {
     apr_array_header_t *due;
     int i;
-    if (jumio_store_due(c, db, (apr_int64_t)apr_time_sec(apr_time_now()), &due))
+    if (jumio_store_due(c, (apr_int64_t)apr_time_sec(apr_time_now()), &due))
         return;
     for (i = 0; i < due->nelts && !stop(); i++) {
         jumio_tx_t *tx = &APR_ARRAY_IDX(due, i, jumio_tx_t);
         if (!jumio_status_is_final(tx->status))
-            jumio_work_status_check(c, db, tx);
+            jumio_work_status_check(c, tx);
         if (!strcmp(tx->status, "PROCESSED") && !tx->details)
-            jumio_work_fetch_details(c, db, tx);
+            jumio_work_fetch_details(c, tx);
     }
 }

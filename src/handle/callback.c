@@ -57,20 +57,32 @@ static int jumio_callback_forbidden(request_rec *r, const jumio_callback_t *cb, 
     return jumio_http_fail_msg(r, JUMIO_E_FORBIDDEN, "The callback could not be verified.");
 }
 
+/* Store an accepted callback of a known transaction and answer; a transaction erased
+ * meanwhile keeps nothing of it (200: Jumio must not send it again). */
+static int jumio_callback_store(jumio_req_t *q, const jumio_callback_t *cb, const char *body)
+{
+    request_rec *r = q->r;
+    int rc = jumio_store_callback(&q->c, cb, r->useragent_ip, body);
+    if (rc < 0)
+        return jumio_http_fail_msg(r, JUMIO_E_UNAVAILABLE, "The callback could not be stored.");
+    if (rc > 0)
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "mod_jumio: callback for %s dropped: the transaction was erased",
+                      cb->workflow_id);
+    return jumio_http_json(r, HTTP_OK, json_pack("{s:b}", "received", 1));
+}
+
 /* The jumio-callback handler. */
 int jumio_handle_callback(jumio_req_t *q)
 {
     request_rec *r = q->r;
     jumio_callback_t cb;
     jumio_tx_t tx;
-    jumio_db_t *db;
     char *body = NULL;
     int rc, known;
     if ((rc = jumio_callback_read(q, &cb, &body)) != JUMIO_CONTINUE)
         return rc;
-    if (!(db = jumio_store_acquire(&q->c)))
-        return jumio_http_fail(r, JUMIO_E_UNAVAILABLE);
-    known = jumio_store_tx_get(&q->c, db, cb.workflow_id, &tx);
+    known = jumio_store_tx_get(&q->c, cb.workflow_id, &tx);
     if (known < 0)
         return jumio_http_fail(r, JUMIO_E_UNAVAILABLE);
     if (jumio_config_signing(q->sc)) {
@@ -79,11 +91,12 @@ int jumio_handle_callback(jumio_req_t *q)
         if (!jumio_util_ct_equal(jumio_callback_token(r), tx.callback_token))
             return jumio_callback_forbidden(r, &cb, "signing token missing or wrong");
     }
-    else if (known > 0)
+    else if (known > 0) {
+        /* nothing of it is kept: it may be a late callback of an erased transaction */
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
-                      "mod_jumio: callback for unknown transaction %s from %s", cb.workflow_id,
-                      r->useragent_ip);
-    if (jumio_store_callback(&q->c, db, &cb, r->useragent_ip, body, known == 0))
-        return jumio_http_fail_msg(r, JUMIO_E_UNAVAILABLE, "The callback could not be stored.");
-    return jumio_http_json(r, HTTP_OK, json_pack("{s:b}", "received", 1));
+                      "mod_jumio: callback for unknown transaction %s from %s dropped",
+                      cb.workflow_id, r->useragent_ip);
+        return jumio_http_json(r, HTTP_OK, json_pack("{s:b}", "received", 1));
+    }
+    return jumio_callback_store(q, &cb, body);
 }

@@ -93,10 +93,9 @@ int jumio_handle_health(jumio_req_t *q)
 {
     request_rec *r = q->r;
     jumio_counters_t k;
-    jumio_db_t *db = jumio_store_acquire(&q->c);
     json_t *jumio;
     const char *overall, *js;
-    int db_up = db && !jumio_store_counters(&q->c, db, &k), jumio_up;
+    int db_up = !jumio_store_counters(&q->c, &k), jumio_up;
     if (!db_up)
         memset(&k, 0, sizeof(k));
     jumio = jumio_health_jumio(&q->c, q->sc);

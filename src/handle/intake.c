@@ -6,6 +6,7 @@
 #include "user.h"
 #include "client.h"
 #include "store/store.h"
+#include "account.h"
 #include "work.h"
 #include "core/core.h"
 #include <http_protocol.h>
@@ -16,12 +17,12 @@ typedef struct {
     jumio_ctx_t *ctx;
     jumio_srv_cfg_t *sc;
     jumio_dir_cfg_t *dc;
-    jumio_db_t *db;
     const char *user;
     const char *callback_url; /* from the body or config, before signing */
     jumio_acct_t acct;        /* stored account (account_id NULL when none) */
     jumio_account_req_t req;
     const char *token; /* callback signing token, or NULL */
+    const char *claim; /* our claim of the user while we create its account, or NULL */
 } jumio_intake_t;
 
 /* Parse the optional JSON body; sets in->callback_url. JUMIO_CONTINUE or the answer sent. */
@@ -123,10 +124,30 @@ static int jumio_intake_user_reference(jumio_intake_t *in)
     return JUMIO_CONTINUE;
 }
 
-/* Load the user's stored account; workflow 9 needs one. JUMIO_CONTINUE or the answer sent. */
+/* Find the account to use when the stored one (if any) is `gone`: wait while another request
+ * of the user creates one and use it, or claim the user to create it ourselves (in->claim).
+ * JUMIO_CONTINUE or the answer sent. */
+static int jumio_intake_claim(jumio_intake_t *in, const char *gone)
+{
+    const char *claim = jumio_util_random_token(in->r->pool, 16), *id = NULL;
+    int hold = jumio_account_hold(in->ctx, 1);
+    jumio_account_e rc =
+        claim ? jumio_account_claim(in->ctx, in->user, claim, hold, hold, 1, gone, &id)
+              : JUMIO_ACCOUNT_ERROR;
+    in->acct.account_id = rc == JUMIO_ACCOUNT_EXISTS ? id : NULL;
+    in->claim = rc == JUMIO_ACCOUNT_CLAIMED ? claim : NULL;
+    if (rc == JUMIO_ACCOUNT_BUSY)
+        return jumio_http_fail_msg(in->r, JUMIO_E_UNAVAILABLE,
+                                   "Another request of this user is still creating its Jumio "
+                                   "account; retry.");
+    return rc == JUMIO_ACCOUNT_ERROR ? jumio_http_fail(in->r, JUMIO_E_UNAVAILABLE) : JUMIO_CONTINUE;
+}
+
+/* Load the user's stored account (workflow 9 needs one with credentials); without one, claim
+ * the user to create it. JUMIO_CONTINUE or the answer sent. */
 static int jumio_intake_account(jumio_intake_t *in)
 {
-    int rc = jumio_store_account_get(in->ctx, in->db, in->user, &in->acct);
+    int rc = jumio_store_account_get(in->ctx, in->user, &in->acct);
     if (rc < 0)
         return jumio_http_fail(in->r, JUMIO_E_UNAVAILABLE);
     if (rc > 0)
@@ -135,24 +156,36 @@ static int jumio_intake_account(jumio_intake_t *in)
         && (!in->acct.account_id || !in->acct.credentials || !in->acct.credentials->nelts))
         return jumio_http_fail(in->r, JUMIO_E_NO_ENROLMENT);
     in->req.enrolment = in->acct.credentials;
-    return JUMIO_CONTINUE;
+    return in->acct.account_id ? JUMIO_CONTINUE : jumio_intake_claim(in, NULL);
 }
 
-/* Call Jumio: PUT for a known account (404 falls back to POST), else POST. */
-static void jumio_intake_call(jumio_intake_t *in, json_t *body, jumio_answer_t *ans)
+/* Call Jumio: PUT for a known account, else POST under the user's claim. An account gone at
+ * Jumio (404) is replaced: by one another request made meanwhile, or by a new one (claimed).
+ * JUMIO_CONTINUE with *ans filled, or the answer sent. */
+static int jumio_intake_call(jumio_intake_t *in, json_t *body, jumio_answer_t *ans)
 {
     request_rec *r = in->r;
-    if (in->acct.account_id && jumio_util_is_uuid(in->acct.account_id)) {
+    int tries, rc;
+    for (tries = 0; tries < 3 && in->acct.account_id && jumio_util_is_uuid(in->acct.account_id);
+         tries++) {
         jumio_client_call(in->ctx, "PUT", JUMIO_SVC_ACCOUNT,
                           apr_pstrcat(r->pool, "/api/v1/accounts/", in->acct.account_id, NULL),
                           body, ans);
         if (ans->outcome != JUMIO_UP_NOT_FOUND)
-            return;
+            return JUMIO_CONTINUE;
+        json_decref(ans->json);
+        ans->json = NULL;
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
-                      "mod_jumio: account %s is gone at Jumio, creating a new one",
-                      in->acct.account_id);
+                      "mod_jumio: account %s is gone at Jumio, replacing it", in->acct.account_id);
+        if (in->req.workflow_key == 9)
+            return jumio_http_fail(r, JUMIO_E_NO_ENROLMENT);
+        if ((rc = jumio_intake_claim(in, in->acct.account_id)) != JUMIO_CONTINUE)
+            return rc;
     }
+    if (!in->claim && (rc = jumio_intake_claim(in, NULL)) != JUMIO_CONTINUE)
+        return rc;
     jumio_client_call(in->ctx, "POST", JUMIO_SVC_ACCOUNT, "/api/v1/accounts", body, ans);
+    return JUMIO_CONTINUE;
 }
 
 /* Store the transaction and account mapping, then answer the link. */
@@ -163,6 +196,7 @@ static int jumio_intake_finish(jumio_intake_t *in, json_t *answer)
     jumio_tx_t tx;
     jumio_acct_t acct;
     json_t *out;
+    int rc;
     const char *why = jumio_account_response(r->pool, answer, &resp);
     if (why) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "mod_jumio: unusable account answer: %s", why);
@@ -181,13 +215,17 @@ static int jumio_intake_finish(jumio_intake_t *in, json_t *answer)
     acct.user_id = in->user;
     acct.account_id = resp.account_id;
     acct.credentials = resp.credentials;
-    if (jumio_store_intake(in->ctx, in->db, &tx, &acct, in->req.workflow_key == 9)) {
+    rc = jumio_store_intake(in->ctx, &tx, &acct, in->req.workflow_key == 9, in->claim);
+    if (rc) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      "mod_jumio: workflow %s created at Jumio "
-                      "but could not be stored",
-                      resp.workflow_id);
-        return jumio_http_fail(r, JUMIO_E_UNAVAILABLE);
+                      "mod_jumio: workflow %s of account %s created at Jumio but not stored: %s",
+                      resp.workflow_id, resp.account_id,
+                      rc > 0 ? "the user was erased meanwhile" : "database failure");
+        return jumio_http_fail_msg(r, JUMIO_E_UNAVAILABLE,
+                                   rc > 0 ? "The user's data was erased meanwhile; start again."
+                                          : "The transaction could not be stored.");
     }
+    in->claim = NULL;
     out = json_pack("{s:s, s:s, s:s?}", "link", resp.web_href, "transactionReference",
                     resp.workflow_id, "timestamp", resp.timestamp);
     if (out && jumio_config_sdk_token(in->dc) && resp.sdk_token)
@@ -220,10 +258,12 @@ static int jumio_intake_run(jumio_intake_t *in)
     if (!body)
         return jumio_http_fail_msg(in->r, JUMIO_E_INTERNAL,
                                    "The Jumio request could not be built.");
-    jumio_intake_call(in, body, &ans);
+    memset(&ans, 0, sizeof(ans));
+    rc = jumio_intake_call(in, body, &ans);
     json_decref(body);
-    rc = ans.outcome == JUMIO_UP_OK ? jumio_intake_finish(in, ans.json)
-                                    : jumio_client_fail(in->r, &ans);
+    if (rc == JUMIO_CONTINUE)
+        rc = ans.outcome == JUMIO_UP_OK ? jumio_intake_finish(in, ans.json)
+                                        : jumio_client_fail(in->r, &ans);
     json_decref(ans.json);
     return rc;
 }
@@ -245,9 +285,10 @@ int jumio_handle_intake(jumio_req_t *q)
         || (rc = jumio_intake_callback_url(&in)) != JUMIO_CONTINUE
         || (rc = jumio_intake_user_reference(&in)) != JUMIO_CONTINUE)
         return rc;
-    if (!(in.db = jumio_store_acquire(in.ctx)))
-        return jumio_http_fail(q->r, JUMIO_E_UNAVAILABLE);
     if ((rc = jumio_intake_account(&in)) != JUMIO_CONTINUE)
         return rc;
-    return jumio_intake_run(&in);
+    rc = jumio_intake_run(&in);
+    if (in.claim) /* not used up by a stored transaction: free the user at once */
+        jumio_store_user_unclaim(in.ctx, in.user, in.claim);
+    return rc;
 }

@@ -40,7 +40,7 @@ static int jumio_poll_pending(request_rec *r, const jumio_tx_t *tx)
 }
 
 /* Load the caller's own transaction. JUMIO_CONTINUE when found (tx filled), else the answer. */
-static int jumio_poll_load(jumio_req_t *q, jumio_db_t **db, jumio_tx_t *tx)
+static int jumio_poll_load(jumio_req_t *q, jumio_tx_t *tx)
 {
     request_rec *r = q->r;
     const char *user, *ref = apr_table_get(r->headers_in, "X-Transaction-Reference");
@@ -52,9 +52,7 @@ static int jumio_poll_load(jumio_req_t *q, jumio_db_t **db, jumio_tx_t *tx)
                                    "The X-Transaction-Reference header is required.");
     if (!jumio_util_is_uuid(ref))
         return jumio_http_fail(r, JUMIO_E_NOT_FOUND);
-    if (!(*db = jumio_store_acquire(&q->c)))
-        return jumio_http_fail(r, JUMIO_E_UNAVAILABLE);
-    rc = jumio_store_tx_get(&q->c, *db, ref, tx);
+    rc = jumio_store_tx_get(&q->c, ref, tx);
     if (rc < 0)
         return jumio_http_fail(r, JUMIO_E_UNAVAILABLE);
     if (rc > 0 || !tx->user_id || strcmp(tx->user_id, user))
@@ -65,17 +63,16 @@ static int jumio_poll_load(jumio_req_t *q, jumio_db_t **db, jumio_tx_t *tx)
 /* The jumio-poll handler. */
 int jumio_handle_poll(jumio_req_t *q)
 {
-    jumio_db_t *db = NULL;
     jumio_tx_t tx;
     int rc;
-    if ((rc = jumio_poll_load(q, &db, &tx)) != JUMIO_CONTINUE)
+    if ((rc = jumio_poll_load(q, &tx)) != JUMIO_CONTINUE)
         return rc;
     if (!jumio_status_is_final(tx.status))
-        jumio_work_status_check(&q->c, db, &tx);
+        jumio_work_status_check(&q->c, &tx);
     if (strcmp(tx.status, "PROCESSED"))
         return jumio_status_is_final(tx.status) ? jumio_poll_done(q, &tx)
                                                 : jumio_poll_pending(q->r, &tx);
-    if (!tx.details && jumio_work_fetch_details(&q->c, db, &tx))
+    if (!tx.details && jumio_work_fetch_details(&q->c, &tx))
         return jumio_poll_pending(q->r, &tx);
     return jumio_poll_done(q, &tx);
 }

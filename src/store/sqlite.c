@@ -3,7 +3,8 @@
 #include <apr_strings.h>
 #include <apr_dbd.h>
 
-static const char *const jumio_sqlite_schema[] = {
+/* Version 1: the first schema (made unversioned by mod_jumio before 2026-12). */
+static const char *const jumio_sqlite_v1[] = {
     "CREATE TABLE IF NOT EXISTS jumio_accounts (user_id VARCHAR(255) PRIMARY KEY, "
     "account_id VARCHAR(36) NOT NULL, credentials TEXT, created_at BIGINT NOT NULL, "
     "updated_at BIGINT NOT NULL)",
@@ -23,6 +24,23 @@ static const char *const jumio_sqlite_schema[] = {
     "CREATE TABLE IF NOT EXISTS jumio_callbacks (id INTEGER PRIMARY KEY AUTOINCREMENT, "
     "received_at BIGINT NOT NULL, remote_addr VARCHAR(64), workflow_id VARCHAR(36), "
     "status VARCHAR(20), body TEXT)",
+    NULL
+};
+
+/* Version 2: every account id a user ever had, the per-user claims that serialise account
+ * creation, and a callback counter (so that a callback always writes its transaction's row). */
+static const char *const jumio_sqlite_v2[] = {
+    "CREATE TABLE IF NOT EXISTS jumio_account_ids (user_id VARCHAR(255) NOT NULL, "
+    "account_id VARCHAR(64) NOT NULL, created_at BIGINT NOT NULL, "
+    "PRIMARY KEY (user_id, account_id))",
+    "CREATE TABLE IF NOT EXISTS jumio_account_claims (user_id VARCHAR(255) PRIMARY KEY, "
+    "claim VARCHAR(64) NOT NULL, claim_until BIGINT NOT NULL)",
+    "ALTER TABLE jumio_transactions ADD COLUMN callbacks INTEGER NOT NULL DEFAULT 0",
+    "INSERT OR IGNORE INTO jumio_account_ids (user_id, account_id, created_at) "
+    "SELECT user_id, account_id, created_at FROM jumio_accounts",
+    "INSERT OR IGNORE INTO jumio_account_ids (user_id, account_id, created_at) "
+    "SELECT user_id, account_id, MIN(created_at) FROM jumio_transactions "
+    "GROUP BY user_id, account_id",
     NULL
 };
 
@@ -80,10 +98,16 @@ static void jumio_sqlite_connect(jumio_ctx_t *c, ap_dbd_t *dbd, int timeout)
 
 const jumio_dialect_t jumio_dialect_sqlite = {
     .name = "sqlite3",
-    .schema = jumio_sqlite_schema,
-    /* all tables and indexes in one transaction, so that no other connection prepares its
-     * statements on a half-made schema (they would then fail with "schema has changed") */
-    .schema_in_tx = 1,
+    .migrations = { NULL, jumio_sqlite_v1, jumio_sqlite_v2 },
+    /* a whole step in one transaction, so that no other connection prepares its statements
+     * on a half-made schema and a step is never half done */
+    .ddl_in_tx = 1,
+    .schema_table = "CREATE TABLE IF NOT EXISTS jumio_schema (id INTEGER PRIMARY KEY, "
+                    "version INTEGER NOT NULL, locked_by VARCHAR(64), "
+                    "locked_until BIGINT NOT NULL DEFAULT 0)",
+    .schema_row = "INSERT OR IGNORE INTO jumio_schema (id, version, locked_until) VALUES (1, 0, 0)",
+    .has_v1 = "SELECT name FROM sqlite_master WHERE type = 'table' "
+              "AND name = 'jumio_transactions'",
     .begin = "BEGIN IMMEDIATE",
     .gate = 1,
     .upsert = "INSERT INTO jumio_accounts (user_id, account_id, credentials, created_at, "
@@ -93,7 +117,12 @@ const jumio_dialect_t jumio_dialect_sqlite = {
     .upsert_keep = "INSERT INTO jumio_accounts (user_id, account_id, credentials, created_at, "
                    "updated_at) VALUES (%s, %s, %s, %lld, %lld) ON CONFLICT (user_id) DO UPDATE "
                    "SET account_id = excluded.account_id, updated_at = excluded.updated_at",
+    .id_add = "INSERT OR IGNORE INTO jumio_account_ids (user_id, account_id, created_at) "
+              "VALUES (%s, %s, %lld)",
+    .claim_add = "INSERT OR IGNORE INTO jumio_account_claims (user_id, claim, claim_until) "
+                 "VALUES (%s, %s, %lld)",
     .on_connect = jumio_sqlite_connect,
     .before_schema = jumio_sqlite_wal,
     .is_busy = jumio_sqlite_busy,
+    .is_done = NULL,
 };

@@ -5,8 +5,6 @@
 #include "jumio.h"
 #include "core/core.h"
 
-typedef struct jumio_db jumio_db_t;
-
 typedef struct {
     const char *workflow_id, *account_id, *user_id, *cir, *redirect_url, *jumio_timestamp;
     const char *status, *callback_token, *details, *decision;
@@ -23,47 +21,59 @@ typedef struct {
 apr_status_t jumio_store_init(apr_pool_t *pconf, server_rec *s);
 /* Per child: attach to the write gate of the database. */
 void jumio_store_child_init(apr_pool_t *pchild, server_rec *s);
-/* The request's DB handle with our statements ready, or NULL (logged). */
-jumio_db_t *jumio_store_acquire(jumio_ctx_t *c);
-/* Give back a handle of a background task (no-op for requests). */
-void jumio_store_release(jumio_ctx_t *c, jumio_db_t *db);
+
+/* Every call takes a connection of mod_dbd for itself and gives it back before returning, so
+ * none is held across a Jumio call; every wait is bounded by JumioDBTimeout. */
+
 /* 0 found, 1 not found, -1 error. */
-int jumio_store_account_get(jumio_ctx_t *c, jumio_db_t *db, const char *user, jumio_acct_t *out);
-/* Store a new transaction and the user's account mapping in one DB transaction; 0 or -1.
- * keep_creds: leave stored credentials as they are (workflow 9). */
-int jumio_store_intake(jumio_ctx_t *c, jumio_db_t *db, const jumio_tx_t *tx,
-                       const jumio_acct_t *acct, int keep_creds);
+int jumio_store_account_get(jumio_ctx_t *c, const char *user, jumio_acct_t *out);
+/* Store a new transaction and the user's account mapping in one DB transaction, remembering
+ * the account id. With `claim` (a new account, jumio_store_user_claim) the claim is given up in
+ * the same transaction and must still be held; without, the account must still be one of the
+ * user's (an erase may have removed it meanwhile). keep_creds: leave stored credentials as they
+ * are (workflow 9). 0 stored, 1 nothing stored (claim lost, account erased), -1 error. */
+int jumio_store_intake(jumio_ctx_t *c, const jumio_tx_t *tx, const jumio_acct_t *acct,
+                       int keep_creds, const char *claim);
+/* Claim the user (account creation, erase) as `claim` until `until` (Unix seconds), unless
+ * another holds an unexpired claim; 1 claimed, 0 held by another, -1 error. */
+int jumio_store_user_claim(jumio_ctx_t *c, const char *user, const char *claim, apr_int64_t until);
+/* Give up a claim of the user; 0 or -1. */
+int jumio_store_user_unclaim(jumio_ctx_t *c, const char *user, const char *claim);
+/* The user's stored account id and unexpired claim (each NULL when none); 0 or -1. */
+int jumio_store_user_state(jumio_ctx_t *c, const char *user, const char **account_id,
+                           const char **claim);
+/* Every account id ever used for the user (array of const char *); 0 or -1. */
+int jumio_store_account_ids(jumio_ctx_t *c, const char *user, apr_array_header_t **out);
 /* 0 found, 1 not found, -1 error. */
-int jumio_store_tx_get(jumio_ctx_t *c, jumio_db_t *db, const char *workflow_id, jumio_tx_t *out);
-/* Log a callback and move the status forward, in one DB transaction; 0 or -1. */
-int jumio_store_callback(jumio_ctx_t *c, jumio_db_t *db, const jumio_callback_t *cb,
-                         const char *remote, const char *body, int known);
+int jumio_store_tx_get(jumio_ctx_t *c, const char *workflow_id, jumio_tx_t *out);
+/* Log a callback of a stored transaction and move its status forward, in one DB transaction;
+ * 0 stored, 1 the transaction is gone (erased: nothing stored), -1 error. */
+int jumio_store_callback(jumio_ctx_t *c, const jumio_callback_t *cb, const char *remote,
+                         const char *body);
 /* Move a transaction's status forward (status API answer); 0 or -1. */
-int jumio_store_status(jumio_ctx_t *c, jumio_db_t *db, const char *workflow_id, const char *status);
+int jumio_store_status(jumio_ctx_t *c, const char *workflow_id, const char *status);
 /* Store details and decision once (first writer wins); 0 or -1. */
-int jumio_store_details(jumio_ctx_t *c, jumio_db_t *db, const char *workflow_id,
-                        const char *details, const char *summary, const char *decision);
+int jumio_store_details(jumio_ctx_t *c, const char *workflow_id, const char *details,
+                        const char *summary, const char *decision);
 /* Claim status check number done+1 and set when the next is due; 1 claimed, 0 taken, -1 error. */
-int jumio_store_claim_check(jumio_ctx_t *c, jumio_db_t *db, const char *workflow_id, int done,
-                            apr_int64_t next_at);
+int jumio_store_claim_check(jumio_ctx_t *c, const char *workflow_id, int done, apr_int64_t next_at);
 /* Claim the details fetch of a PROCESSED transaction for `seconds`; 1 claimed, 0 taken, -1 error. */
-int jumio_store_claim_details(jumio_ctx_t *c, jumio_db_t *db, const char *workflow_id, int seconds,
-                              int capped);
+int jumio_store_claim_details(jumio_ctx_t *c, const char *workflow_id, int seconds, int capped);
 /* Set when the next status check is due (APR_INT64_MAX: never); 0 or -1. */
-int jumio_store_reschedule(jumio_ctx_t *c, jumio_db_t *db, const char *workflow_id, int done,
-                           apr_int64_t next_at);
+int jumio_store_reschedule(jumio_ctx_t *c, const char *workflow_id, int done, apr_int64_t next_at);
 /* Give up a details claim after a failed fetch; 0 or -1. */
-int jumio_store_unclaim_details(jumio_ctx_t *c, jumio_db_t *db, const char *workflow_id);
+int jumio_store_unclaim_details(jumio_ctx_t *c, const char *workflow_id);
 /* Transactions with background work due at `now` (at most 20); 0 or -1. */
-int jumio_store_due(jumio_ctx_t *c, jumio_db_t *db, apr_int64_t now, apr_array_header_t **out);
+int jumio_store_due(jumio_ctx_t *c, apr_int64_t now, apr_array_header_t **out);
 
 typedef struct {
     apr_int64_t transactions, pending, details_pending, callbacks, accounts;
 } jumio_counters_t;
 
-/* Delete every local row of a user in one DB transaction; transactions deleted, or -1. */
-int jumio_store_erase(jumio_ctx_t *c, jumio_db_t *db, const char *user);
+/* Delete every local row of a user in one DB transaction, giving up the user's claim `claim`
+ * (which must still be held); transactions deleted, -2 when the claim was lost, or -1. */
+int jumio_store_erase(jumio_ctx_t *c, const char *user, const char *claim);
 /* Row counts for the status handler; 0 or -1. */
-int jumio_store_counters(jumio_ctx_t *c, jumio_db_t *db, jumio_counters_t *out);
+int jumio_store_counters(jumio_ctx_t *c, jumio_counters_t *out);
 
 #endif

@@ -1,0 +1,92 @@
+/* statements.c - the SQL of the store's prepared statements (src/store/statements.h). */
+#include "store/statements.h"
+
+#define JUMIO_TX_COLS                                                                              \
+    "workflow_id, account_id, user_id, workflow_key, cir, redirect_url, "                          \
+    "jumio_timestamp, status, callback_token, details, decision, status_checks, created_at, "      \
+    "summary"
+
+/* The SQL of each statement; NULL where the dialect gives it. */
+static const char *const jumio_statement_text[JUMIO_ST_COUNT] = {
+    [JUMIO_ST_ACCT_GET] = "SELECT account_id, credentials FROM jumio_accounts WHERE user_id = %s",
+    /* inserted only while the account is one the user still has (erase removes the ids) */
+    [JUMIO_ST_TX_INSERT] =
+        "INSERT INTO jumio_transactions (workflow_id, account_id, user_id, workflow_key, cir, "
+        "redirect_url, jumio_timestamp, status, status_rank, callback_token, status_checks, "
+        "next_check_at, created_at, updated_at) "
+        "SELECT %s, account_id, user_id, %d, %s, %s, %s, 'INITIATED', 0, %s, 0, %lld, %lld, %lld "
+        "FROM jumio_account_ids WHERE user_id = %s AND account_id = %s",
+    [JUMIO_ST_TX_GET] = "SELECT " JUMIO_TX_COLS " FROM jumio_transactions WHERE workflow_id = %s",
+    [JUMIO_ST_TX_STATUS] =
+        "UPDATE jumio_transactions SET status = %s, status_rank = %d, updated_at = %lld "
+        "WHERE workflow_id = %s AND status_rank < %d",
+    /* always changes the row (the counter), so that a callback conflicts with an erase of the
+     * transaction on every engine, a Galera cluster included */
+    [JUMIO_ST_CB_TOUCH] = "UPDATE jumio_transactions SET callbacks = callbacks + 1 "
+                          "WHERE workflow_id = %s",
+    [JUMIO_ST_CB_INSERT] =
+        "INSERT INTO jumio_callbacks (received_at, remote_addr, workflow_id, status, body) "
+        "VALUES (%lld, %s, %s, %s, %s)",
+    [JUMIO_ST_DETAILS] = "UPDATE jumio_transactions SET details = %s, summary = %s, decision = %s, "
+                         "updated_at = %lld "
+                         "WHERE workflow_id = %s AND details IS NULL",
+    [JUMIO_ST_CLAIM] =
+        "UPDATE jumio_transactions SET status_checks = status_checks + 1, next_check_at = %lld "
+        "WHERE workflow_id = %s AND status_checks = %d AND status_rank < 2",
+    [JUMIO_ST_CLAIM_DETAILS] =
+        "UPDATE jumio_transactions SET details_claim_until = %lld, "
+        "details_attempts = details_attempts + 1 WHERE workflow_id = %s AND details IS NULL "
+        "AND status = 'PROCESSED' AND details_claim_until < %lld AND details_attempts < 10",
+    [JUMIO_ST_DUE] =
+        "SELECT " JUMIO_TX_COLS " FROM jumio_transactions WHERE (next_check_at <= %lld AND "
+        "status_rank < 2) OR (status_rank = 2 AND status = 'PROCESSED' AND details IS NULL AND "
+        "details_claim_until < %lld AND details_attempts < 10) ORDER BY created_at LIMIT 20",
+    [JUMIO_ST_UNCLAIM_DETAILS] =
+        "UPDATE jumio_transactions SET details_claim_until = 0 WHERE workflow_id = %s "
+        "AND details IS NULL",
+    [JUMIO_ST_ERASE_CB] = "DELETE FROM jumio_callbacks WHERE workflow_id IN "
+                          "(SELECT workflow_id FROM jumio_transactions WHERE user_id = %s)",
+    [JUMIO_ST_ERASE_TX] = "DELETE FROM jumio_transactions WHERE user_id = %s",
+    [JUMIO_ST_ERASE_ACCT] = "DELETE FROM jumio_accounts WHERE user_id = %s",
+    [JUMIO_ST_ERASE_IDS] = "DELETE FROM jumio_account_ids WHERE user_id = %s",
+    [JUMIO_ST_COUNTERS] =
+        "SELECT (SELECT COUNT(*) FROM jumio_transactions), "
+        "(SELECT COUNT(*) FROM jumio_transactions WHERE status_rank < 2), "
+        "(SELECT COUNT(*) FROM jumio_transactions WHERE status = 'PROCESSED' AND details IS NULL), "
+        "(SELECT COUNT(*) FROM jumio_callbacks), (SELECT COUNT(*) FROM jumio_accounts)",
+    [JUMIO_ST_CLAIM_DETAILS_ANY] =
+        "UPDATE jumio_transactions SET details_claim_until = %lld, "
+        "details_attempts = details_attempts + 1 WHERE workflow_id = %s AND details IS NULL "
+        "AND status = 'PROCESSED' AND details_claim_until < %lld",
+    [JUMIO_ST_RESCHEDULE] =
+        "UPDATE jumio_transactions SET next_check_at = %lld WHERE workflow_id = %s "
+        "AND status_checks = %d",
+    /* every account id ever used for a user, whichever table still names it */
+    [JUMIO_ST_IDS_GET] = "SELECT account_id FROM jumio_account_ids WHERE user_id = %s UNION "
+                         "SELECT account_id FROM jumio_accounts WHERE user_id = %s UNION "
+                         "SELECT account_id FROM jumio_transactions WHERE user_id = %s",
+    [JUMIO_ST_USER_CLAIM_CLEAR] =
+        "DELETE FROM jumio_account_claims WHERE user_id = %s AND claim_until < %lld",
+    [JUMIO_ST_USER_CLAIM_DROP] =
+        "DELETE FROM jumio_account_claims WHERE user_id = %s AND claim = %s",
+    [JUMIO_ST_USER_STATE] =
+        "SELECT (SELECT account_id FROM jumio_accounts WHERE user_id = %s), "
+        "(SELECT claim FROM jumio_account_claims WHERE user_id = %s AND claim_until >= %lld)"
+};
+
+/* SQL of statement st on a connection of dialect d. */
+const char *jumio_statement_sql(const jumio_dialect_t *d, jumio_st_e st)
+{
+    switch (st) {
+    case JUMIO_ST_ACCT_UPSERT:
+        return d->upsert;
+    case JUMIO_ST_ACCT_UPSERT_KEEP:
+        return d->upsert_keep;
+    case JUMIO_ST_ID_ADD:
+        return d->id_add;
+    case JUMIO_ST_USER_CLAIM_ADD:
+        return d->claim_add;
+    default:
+        return jumio_statement_text[st];
+    }
+}
