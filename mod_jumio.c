@@ -105,6 +105,7 @@ static int jumio_handler(request_rec *r)
         q.c.pool = r->pool;
         q.c.s = r->server;
         q.c.r = r;
+        q.c.db_waited = 0;
         q.sc = jumio_config_srv(r);
         q.dc = jumio_config_dir(r);
         return jumio_handlers[i].fn(&q);

@@ -17,6 +17,9 @@ typedef struct {
     apr_pool_t *pool;
     server_rec *s;
     request_rec *r;
+    /* time this request (or background round) spent in slow or busy database calls: every
+     * wait on the database together is bounded by JumioDBTimeout (src/store/conn.c) */
+    apr_interval_time_t db_waited;
 } jumio_ctx_t;
 
 /* Log with the request when there is one, else with the server. */

@@ -23,7 +23,7 @@ static const char *jumio_user_bearer(request_rec *r)
 static int jumio_user_key(request_rec *r, const jumio_srv_cfg_t *sc, const char *token,
                           jumio_jwt_cfg_t *cfg)
 {
-    jumio_ctx_t c = { r->pool, r->server, r };
+    jumio_ctx_t c = { r->pool, r->server, r, 0 };
     const char *kid = NULL, *why;
     if (!sc->jwks_url) {
         cfg->key = (const unsigned char *)sc->jwt_key;

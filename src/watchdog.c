@@ -64,6 +64,7 @@ static apr_status_t jumio_watchdog_step(int state, void *data, apr_pool_t *pool)
     if (!jumio_watchdog_stopping() && (rv = apr_pool_create(&c.pool, pool)) == APR_SUCCESS) {
         c.s = data;
         c.r = NULL;
+        c.db_waited = 0;
         jumio_work_round(&c, jumio_watchdog_stopping);
         apr_pool_destroy(c.pool);
     }

@@ -124,7 +124,7 @@ static int jumio_conn_setup(jumio_ctx_t *c, jumio_conn_t *db, apr_time_t deadlin
     for (attempt = 1;; attempt++) {
         if (!(rv = jumio_conn_prepare(c, db)))
             return 0;
-        if (!jumio_conn_busy(db, rv) || jumio_lock_backoff(c, attempt, deadline))
+        if (!jumio_conn_busy(db, rv) || jumio_lock_backoff(c, attempt, deadline, 0))
             return -1;
     }
 }
@@ -164,30 +164,44 @@ static jumio_conn_t *jumio_conn_take(jumio_ctx_t *c, apr_time_t deadline)
     return db;
 }
 
+/* Count a call's time as waiting (c->db_waited) when it met a busy database or was slow. */
+static void jumio_conn_account(jumio_ctx_t *c, apr_time_t start, int busy)
+{
+    apr_interval_time_t spent = apr_time_now() - start;
+    if (busy || spent > apr_time_from_msec(100))
+        c->db_waited += spent;
+}
+
 /* Run fn on a connection taken for this call, behind the write gate when gate (and the
  * dialect has one), tried again after a short random back-off while the database is busy,
- * until JumioDBTimeout; 0, JUMIO_CONN_MISSED or -1 (logged). */
+ * until what is left of JumioDBTimeout; 0, JUMIO_CONN_MISSED or -1 (logged). */
 int jumio_conn_run(jumio_ctx_t *c, jumio_conn_try_fn *fn, void *arg, int gate)
 {
-    apr_time_t deadline = jumio_lock_deadline(c);
+    apr_time_t start = apr_time_now(), deadline = jumio_lock_deadline(c), t;
+    apr_interval_time_t slowest = 0;
     jumio_conn_t *db = jumio_conn_take(c, deadline);
-    int attempt, held, rv = -1;
+    int attempt, held, rv = -1, busy = 0;
     for (attempt = 1; db; attempt++) {
         held = gate && db->dialect->gate ? jumio_lock_gate_enter(c, deadline) : 0;
         if (held >= 0) {
+            t = apr_time_now();
             rv = fn(c, db, arg);
+            if (apr_time_now() - t > slowest)
+                slowest = apr_time_now() - t;
             if (held)
                 jumio_lock_gate_leave(c);
             if (!jumio_conn_busy(db, rv))
                 break;
         }
-        if (jumio_lock_backoff(c, attempt, deadline)) {
+        busy = 1;
+        if (jumio_lock_backoff(c, attempt, deadline, slowest)) {
             rv = -1;
             break;
         }
     }
     if (db)
         jumio_conn_give(c, db);
+    jumio_conn_account(c, start, busy || !db);
     return !rv || rv == JUMIO_CONN_MISSED ? rv : -1;
 }
 

@@ -43,10 +43,12 @@ void jumio_lock_child_init(apr_pool_t *pchild, server_rec *s)
         jumio_lock_none(s, rv, "attach to");
 }
 
-/* When a database wait that starts now must end: now + JumioDBTimeout. */
+/* When a database wait that starts now must end: now + what is left of JumioDBTimeout for
+ * this request (c->db_waited counts the time already spent waiting). */
 apr_time_t jumio_lock_deadline(jumio_ctx_t *c)
 {
-    return apr_time_now() + apr_time_from_sec(jumio_config_db_timeout(jumio_config_srv_of(c)));
+    return apr_time_now() + apr_time_from_sec(jumio_config_db_timeout(jumio_config_srv_of(c)))
+           - c->db_waited;
 }
 
 /* Wait for the write gate until the deadline: 1 held, 0 no gate (go on without), -1 timed out. */
@@ -83,12 +85,15 @@ static apr_interval_time_t jumio_lock_jitter(apr_interval_time_t max)
 }
 
 /* Sleep a short random while before try number attempt + 1 (half to all of 2^(attempt+1) ms,
- * at most 64 ms): 0, or -1 (logged) when the deadline would pass first. */
-int jumio_lock_backoff(jumio_ctx_t *c, int attempt, apr_time_t deadline)
+ * at most 64 ms): 0, or -1 (logged) when the deadline would pass first, counting a try as long
+ * as the slowest one so far (`slowest`: the APR SQLite driver alone may spend 1.6 s in one call
+ * meeting another process's lock). */
+int jumio_lock_backoff(jumio_ctx_t *c, int attempt, apr_time_t deadline,
+                       apr_interval_time_t slowest)
 {
     apr_interval_time_t cap = apr_time_from_msec(attempt < 6 ? 2 << attempt : 64);
     apr_interval_time_t wait = cap / 2 + jumio_lock_jitter(cap / 2);
-    if (apr_time_now() + wait >= deadline) {
+    if (apr_time_now() + wait + slowest >= deadline) {
         jumio_log(c, APLOG_ERR, 0,
                   "mod_jumio: database busy: given up after %d tries in %d s "
                   "(JumioDBTimeout)",

@@ -175,7 +175,7 @@ int jumio_schema_ensure(jumio_ctx_t *c, jumio_conn_t *db, apr_time_t deadline)
             return 0;
         if (rv && !jumio_conn_busy(db, rv))
             return -1;
-        if (jumio_lock_backoff(c, attempt, deadline))
+        if (jumio_lock_backoff(c, attempt, deadline, 0))
             return -1;
     }
 }
