@@ -159,33 +159,36 @@ static int jumio_intake_account(jumio_intake_t *in)
     return in->acct.account_id ? JUMIO_CONTINUE : jumio_intake_claim(in, NULL);
 }
 
-/* Call Jumio: PUT for a known account, else POST under the user's claim. An account gone at
- * Jumio (404) is replaced: by one another request made meanwhile, or by a new one (claimed).
- * JUMIO_CONTINUE with *ans filled, or the answer sent. */
+/* Call Jumio: POST under the user's claim, else PUT on the stored account. An account gone
+ * at Jumio (404), or a stored id that is not a UUID, is replaced: by one another request made
+ * meanwhile, or by a new one (claimed). JUMIO_CONTINUE with *ans filled, or the answer sent. */
 static int jumio_intake_call(jumio_intake_t *in, json_t *body, jumio_answer_t *ans)
 {
     request_rec *r = in->r;
+    const char *id;
     int tries, rc;
-    for (tries = 0; tries < 3 && in->acct.account_id && jumio_util_is_uuid(in->acct.account_id);
-         tries++) {
-        jumio_client_call(in->ctx, "PUT", JUMIO_SVC_ACCOUNT,
-                          apr_pstrcat(r->pool, "/api/v1/accounts/", in->acct.account_id, NULL),
-                          body, ans);
-        if (ans->outcome != JUMIO_UP_NOT_FOUND)
+    for (tries = 0; tries < 3; tries++) {
+        if (in->claim) {
+            jumio_client_call(in->ctx, "POST", JUMIO_SVC_ACCOUNT, "/api/v1/accounts", body, ans);
             return JUMIO_CONTINUE;
-        json_decref(ans->json);
-        ans->json = NULL;
-        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
-                      "mod_jumio: account %s is gone at Jumio, replacing it", in->acct.account_id);
-        if (in->req.workflow_key == 9)
-            return jumio_http_fail(r, JUMIO_E_NO_ENROLMENT);
-        if ((rc = jumio_intake_claim(in, in->acct.account_id)) != JUMIO_CONTINUE)
+        }
+        if (jumio_util_is_uuid(id = in->acct.account_id)) {
+            jumio_client_call(in->ctx, "PUT", JUMIO_SVC_ACCOUNT,
+                              apr_pstrcat(r->pool, "/api/v1/accounts/", id, NULL), body, ans);
+            if (ans->outcome != JUMIO_UP_NOT_FOUND)
+                return JUMIO_CONTINUE;
+            json_decref(ans->json);
+            ans->json = NULL;
+            ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                          "mod_jumio: account %s is gone at Jumio, replacing it", id);
+            if (in->req.workflow_key == 9)
+                return jumio_http_fail(r, JUMIO_E_NO_ENROLMENT);
+        }
+        if ((rc = jumio_intake_claim(in, id)) != JUMIO_CONTINUE)
             return rc;
     }
-    if (!in->claim && (rc = jumio_intake_claim(in, NULL)) != JUMIO_CONTINUE)
-        return rc;
-    jumio_client_call(in->ctx, "POST", JUMIO_SVC_ACCOUNT, "/api/v1/accounts", body, ans);
-    return JUMIO_CONTINUE;
+    return jumio_http_fail_msg(r, JUMIO_E_UPSTREAM_ERROR,
+                               "The user's Jumio account keeps disappearing.");
 }
 
 /* Store the transaction and account mapping, then answer the link. */
