@@ -441,11 +441,23 @@ const char *jumio_config_set_locale(cmd_parms *cmd, void *d, const char *arg)
     return NULL;
 }
 
-/* A URL field of the directory config (offset in cmd->info). */
+/* The error of a callback URL or prefix refused by src/core/url.c for why (the value is not
+ * shown when it holds userinfo: it may be a password). */
+static const char *jumio_config_url_err(cmd_parms *cmd, const char *why, const char *arg)
+{
+    return jumio_config_err(cmd, why, strchr(arg, '@') ? "(not shown: it has an '@')" : arg);
+}
+
+/* A URL field of the directory config (offset in cmd->info); JumioCallbackURL also has the
+ * shape of a callback URL (jumio_url_check). */
 const char *jumio_config_set_url(cmd_parms *cmd, void *d, const char *arg)
 {
+    const char *why;
     if (!jumio_config_url_ok(arg))
         return jumio_config_err(cmd, "must be an http(s) URL of at most 255 characters", arg);
+    if ((apr_size_t)cmd->info == APR_OFFSETOF(jumio_dir_cfg_t, callback_url)
+        && (why = jumio_url_check(cmd->temp_pool, arg, NULL)))
+        return jumio_config_url_err(cmd, why, arg);
     *(const char **)((char *)d + (apr_size_t)cmd->info) = arg;
     return NULL;
 }
@@ -465,11 +477,14 @@ const char *jumio_config_set_token_lifetime(cmd_parms *cmd, void *d, const char 
     return NULL;
 }
 
-/* JumioCallbackURLAllow prefixes. */
+/* JumioCallbackURLAllow prefixes, each of a callback URL's shape without a query. */
 const char *jumio_config_add_allow(cmd_parms *cmd, void *d, const char *arg)
 {
+    const char *why;
     if (!jumio_config_url_ok(arg))
         return jumio_config_err(cmd, "must be an http(s) URL prefix", arg);
+    if ((why = jumio_url_prefix_check(cmd->temp_pool, arg)))
+        return jumio_config_url_err(cmd, why, arg);
     jumio_config_push(cmd, &((jumio_dir_cfg_t *)d)->callback_allow, arg);
     return NULL;
 }

@@ -67,6 +67,16 @@ my @bad = (
     [ "<Location /x>\nJumioTokenLifetime 1m\n</Location>",   'JumioTokenLifetime' ],
     [ "<Location /x>\nJumioTokenLifetime 61d\n</Location>",  'JumioTokenLifetime' ],
     [ "<Location /x>\nJumioCallbackURL /relative\n</Location>", 'JumioCallbackURL' ],
+    # a callback URL or allowed prefix of a shape a body callbackUrl may not have (t/callback_url.t)
+    [ "<Location /x>\nJumioCallbackURL https://a.example/cb#frag\n</Location>",         'JumioCallbackURL' ],
+    [ "<Location /x>\nJumioCallbackURL https://a.example/x/../cb\n</Location>",         'JumioCallbackURL' ],
+    [ "<Location /x>\nJumioCallbackURL https://a.example/cb?jumio_token=1\n</Location>", 'JumioCallbackURL' ],
+    [ "<Location /x>\nJumioCallbackURLAllow https://a.example/cb#\n</Location>",         'JumioCallbackURLAllow' ],
+    [ "<Location /x>\nJumioCallbackURLAllow https://u:pw\@a.example/cb\n</Location>",    'JumioCallbackURLAllow' ],
+    [ "<Location /x>\nJumioCallbackURLAllow https://a.example/cb/%2e%2e/x\n</Location>", 'JumioCallbackURLAllow' ],
+    [ "<Location /x>\nJumioCallbackURLAllow https://a.example/cb\\x\n</Location>",      'JumioCallbackURLAllow' ],
+    [ "<Location /x>\nJumioCallbackURLAllow https://a.example/caf\xc3\xa9\n</Location>", 'JumioCallbackURLAllow' ],
+    [ "<Location /x>\nJumioCallbackURLAllow https://a.example/cb?x=\n</Location>",       'JumioCallbackURLAllow' ],
     [ "<Location /x>\nJumioUserSource cookie\n</Location>",  'JumioUserSource' ],
     [ "<Location /x>\nJumioUserReference md5\n</Location>",  'JumioUserReference' ],
     [ "<Location /x>\nJumioPollData some\n</Location>",      'JumioPollData' ],
@@ -79,7 +89,7 @@ my @bad = (
     [ "JumioClientId only-the-id",                       'JumioClientId' ],
 );
 
-plan tests => 2 * @bad + 4;
+plan tests => 2 * @bad + 6;
 
 for my $case (@bad) {
     my ($line, $directive) = @$case;
@@ -94,6 +104,13 @@ for my $case (@bad) {
     my ($rc, $out) = configtest("JumioJWTAlgorithm RS256\nJumioJWTKey file:$DIR/secret");
     isnt($rc, 0, 'a secret that is not a PEM key is refused');
     unlike($out, qr/\Q$SECRET\E/, 'the secret is not echoed');
+}
+
+{
+    my ($rc, $out) = configtest("DBDriver sqlite3\nDBDParams $DIR/db\n<Location /x>\n"
+                                . "JumioCallbackURLAllow https://user:$SECRET\@a.example/cb\n</Location>");
+    isnt($rc, 0, 'a prefix with userinfo is refused');
+    unlike($out, qr/\Q$SECRET\E/, 'its password is not echoed');
 }
 
 {

@@ -10,5 +10,6 @@
 #include "core/mapping.h"
 #include "core/jwt.h"
 #include "core/jwks.h"
+#include "core/url.h"
 
 #endif

@@ -57,23 +57,15 @@ static int jumio_intake_body(jumio_intake_t *in)
     return JUMIO_CONTINUE;
 }
 
-/* 1 when url starts with one of the allowed prefixes at a boundary (the prefix ends in '/',
- * or the URL goes on with '/', '?' or ends there: "https://a/cb" does not allow
- * "https://a/cb.evil/"), and holds no control bytes or spaces. */
-static int jumio_intake_url_allowed(const jumio_dir_cfg_t *dc, const char *url)
+/* 1 when the body callbackUrl is allowed by JumioCallbackURLAllow (src/core/url.c), else 0
+ * with the reason (never the URL's query) logged at info. */
+static int jumio_intake_url_allowed(request_rec *r, const jumio_dir_cfg_t *dc, const char *url)
 {
-    int i;
-    const char *c;
-    for (c = url; *c; c++)
-        if ((unsigned char)*c < 0x21 || *c == 0x7f)
-            return 0;
-    for (i = 0; dc->callback_allow && i < dc->callback_allow->nelts; i++) {
-        const char *p = APR_ARRAY_IDX(dc->callback_allow, i, const char *);
-        apr_size_t n = strlen(p);
-        if (!strncmp(url, p, n) && (p[n - 1] == '/' || !url[n] || url[n] == '/' || url[n] == '?'))
-            return 1;
-    }
-    return 0;
+    const char *why = jumio_url_allowed(r->pool, url, dc->callback_allow);
+    if (why)
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "mod_jumio: body callbackUrl refused: it %s",
+                      why);
+    return !why;
 }
 
 /* Choose and sign the callbackUrl. JUMIO_CONTINUE or the answer sent. */
@@ -84,7 +76,7 @@ static int jumio_intake_callback_url(jumio_intake_t *in)
     if (url && strlen(url) > 255)
         return jumio_http_fail_msg(r, JUMIO_E_BAD_REQUEST,
                                    "callbackUrl is longer than 255 characters.");
-    if (url && !jumio_intake_url_allowed(in->dc, url))
+    if (url && !jumio_intake_url_allowed(r, in->dc, url))
         return jumio_http_fail(r, JUMIO_E_CALLBACK_URL);
     if (!url)
         url = in->dc->callback_url;

@@ -1,4 +1,4 @@
-/* test_main.c - runner of the mod_jumio unit tests (libcheck): util, json, jwt and jwks suites.
+/* test_main.c - runner of the mod_jumio unit tests (libcheck): util, json, jwt, jwks and url suites.
  * CK_FORK=no in the environment runs every test in this process (for valgrind). */
 #include <stdlib.h>
 
@@ -9,6 +9,7 @@ Suite *jumio_test_util_suite(void);
 Suite *jumio_test_json_suite(void);
 Suite *jumio_test_jwt_suite(void);
 Suite *jumio_test_jwks_suite(void);
+Suite *jumio_test_url_suite(void);
 
 /* Run all suites; exit status 0 when every test passed. */
 int main(void)
@@ -22,6 +23,7 @@ int main(void)
     srunner_add_suite(sr, jumio_test_json_suite());
     srunner_add_suite(sr, jumio_test_jwt_suite());
     srunner_add_suite(sr, jumio_test_jwks_suite());
+    srunner_add_suite(sr, jumio_test_url_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
