@@ -9,7 +9,9 @@ use strict;
 use warnings;
 
 use Exporter 'import';
+use Fcntl qw(:flock);
 use JSON::PP ();
+use File::Temp ();
 use POSIX ();
 use Time::HiRes ();
 
@@ -25,6 +27,8 @@ our @EXPORT = qw(
     json_answer is_error nothing_stored intake_accepted intake_refused
     start_tx send_callback callback_ok poll_tx poll_answer poll_until_done processed_tx
     in_parallel
+    fake_account_ids fake_user_calls deleted_accounts jumio_tables user_leftovers user_rows
+    in_parallel_results
 );
 
 BEGIN { *is = \&Test::More::is; *like = \&Test::More::like; *ok = \&Test::More::ok;
@@ -62,6 +66,49 @@ sub tx_row {
     my ($t, $h) = @_;
     return (rows($h // (), 'SELECT * FROM jumio_transactions WHERE workflow_id = ?',
                  ref $t ? $t->{ref} : $t))[0] || {};
+}
+
+# Names of the module's tables (jumio_*) in the test server's database, or extra httpd $h's.
+sub jumio_tables {
+    my ($h) = @_;
+    my $mysql = $h ? !defined $h->db_path : JumioTest::db_is_mysql();
+    my $sql = $mysql ? 'SELECT table_name AS name FROM information_schema.tables '
+                       . "WHERE table_schema = DATABASE() AND table_name LIKE 'jumio%'"
+                     : "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'jumio%'";
+    return sort map { $_->{name} // $_->{NAME} // $_->{TABLE_NAME} } rows($h // (), $sql);
+}
+
+# Rows left of $user in the module's database (the test server's, or extra httpd $h's): rows
+# of any jumio_* table with a column holding $user as a whole word (user_id, a callback body's
+# userReference ...) or one of the workflow ids @refs.  Compared exactly (case, spaces) in
+# Perl.  A list of "table: column=value ..." lines.
+sub user_leftovers {
+    my $h = ref $_[0] ? shift : undef;
+    my ($user, @refs) = @_;
+    my $mysql = $h ? !defined $h->db_path : JumioTest::db_is_mysql();
+    my @found;
+    for my $table (jumio_tables($h)) {
+        my @cols = map { $_->{name} // $_->{Field} }
+                   rows($h // (), $mysql ? "SHOW COLUMNS FROM $table" : "PRAGMA table_info($table)");
+        next unless @cols;
+        my @words = ($user, @refs);
+        my $where = join ' OR ', map { my $c = $_; map { "$c LIKE ?" } @words } @cols;
+        my @bind = map { my $c = $_; map { "%$_%" } @words } @cols;
+        my $re = join '|', map { quotemeta } @words;
+        for my $row (rows($h // (), "SELECT * FROM $table WHERE $where", @bind)) {
+            next unless grep { defined && /(?<![\w-])(?:$re)(?![\w-])/ } values %$row;
+            push @found, "$table: " . join(' ', map { "$_=" . substr($row->{$_} // 'NULL', 0, 200) } sort keys %$row);
+        }
+    }
+    return @found;
+}
+
+# user_rows([$h,] $table, $user): rows of $table whose user_id is exactly $user (a database
+# may compare ids case- or trailing-space-insensitively; this does not).
+sub user_rows {
+    my $h = ref $_[0] ? shift : undef;
+    my ($table, $user) = @_;
+    return grep { $_->{user_id} eq $user } rows($h // (), "SELECT * FROM $table WHERE user_id = ?", $user);
 }
 
 # How many transactions are stored for $user.
@@ -113,6 +160,34 @@ sub nothing_sent {
         ($r->{endpoint} // '') =~ /\Aaccount_/ || grep { index($r->{path} // '', $_) >= 0 } @ids
     } JumioTest::fake_requests();
     is_deeply(call_names(@c), [], "$name: nothing sent to Jumio");
+}
+
+# Account ids the fake Jumio made for $user: those of its workflows whose userReference is
+# exactly $user (every account POST or PUT makes one; fake_reset forgets them).
+sub fake_account_ids {
+    my ($user) = @_;
+    my $s = FakeJumio::State->new(JumioTest::fake_dir());
+    my %ids = $s->locked(LOCK_SH, sub {
+        map { my $wf = $s->workflow($_) || {};
+              ($wf->{userReference} // "\0") eq $user ? ($wf->{account_id} => 1) : () } $s->workflow_ids;
+    });
+    return sort keys %ids;
+}
+
+# The fake's requests at @endpoints (default account_create and account_update) whose body's
+# userReference is exactly $user; scalar context: how many.
+sub fake_user_calls {
+    my ($user, @endpoints) = @_;
+    @endpoints = qw(account_create account_update) unless @endpoints;
+    my %ep = map { $_ => 1 } @endpoints;
+    return grep { $ep{ $_->{endpoint} // '' } && (($_->{json} || {})->{userReference} // "\0") eq $user }
+        JumioTest::fake_requests();
+}
+
+# Account ids the fake saw a Deletion API call (DELETE /accounts/<id>) for: {id => answer status}.
+sub deleted_accounts {
+    return { map { ($_->{path} // '') =~ m{/accounts/([^/]+)\z} ? ($1 => $_->{answer_status}) : () }
+             JumioTest::fake_requests('delete_account') };
 }
 
 # ======================================================================
@@ -303,6 +378,22 @@ sub in_parallel {
         push @pids, $pid;
     }
     return map { waitpid($_, 0); $? >> 8 } @pids;
+}
+
+# in_parallel, giving back what each $code->($i) returned (a list, JSON-encodable): array
+# references in order of $i (['died'] for a process that gave nothing back).
+sub in_parallel_results {
+    my ($n, $code) = @_;
+    my $dir = File::Temp->newdir;
+    in_parallel($n, sub {
+        my @v = $code->($_[0]);
+        open(my $fh, '>', "$dir/$_[0]") or return 1;
+        print {$fh} $JSON->encode(\@v);
+        close $fh;
+        return 0;
+    });
+    return map { my $f = "$dir/$_"; -s $f ? $JSON->decode(do { local (@ARGV, $/) = ($f); <> }) : ['died'] }
+        0 .. $n - 1;
 }
 
 1;
