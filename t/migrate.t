@@ -138,12 +138,16 @@ sub snapshot {
     } sort keys %KEY };
 }
 
-# The rows of $after with the keys of $before (rows added since are not compared).
+# The rows of $after with the keys and columns of $before (rows added since and columns a
+# migration added, such as jumio_transactions.callbacks, are not compared).
 sub same_keys {
     my ($before, $after) = @_;
     return { map {
         my $t = $_;
-        ($t => { map { ($_ => $after->{$t}{$_}) } keys %{ $before->{$t} } });
+        ($t => { map {
+            my ($k, $row) = ($_, $after->{$t}{$_});
+            ($k => $row && { map { ($_ => $row->{$_}) } keys %{ $before->{$t}{$k} } });
+        } keys %{ $before->{$t} } });
     } keys %$before };
 }
 

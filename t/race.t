@@ -31,8 +31,11 @@ plan tests => 9, need_module('mod_perl.c');
 # server's has 12); the helpers (fake_requests, fake_control, start_tx ...) read its state.
 my $fake = JumioTest::Httpd->new(name => 'race-fake', logs => Apache::Test::vars('t_logs'),
                                  t_dir => Apache::Test::vars('serverroot'), with_fake => 1,
-                                 no_jumio => 1, workers => 40, start_servers => 24,
-                                 loglevel => 'warn');
+                                 no_jumio => 1, workers => 48, start_servers => 40,
+                                 loglevel => 'warn',
+                                 # idle keep-alive connections of the nodes' children would
+                                 # each hold one of its (prefork) children for 5 s
+                                 conf => 'KeepAliveTimeout 1');
 $ENV{JUMIO_FAKE_DIR} = $fake->fake_dir;
 my $STATE = FakeJumio::State->new($fake->fake_dir);
 

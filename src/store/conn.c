@@ -234,6 +234,7 @@ typedef struct {
     int max, rows; /* rows wanted at most; rows read */
     jumio_conn_row_fn *fn;
     void *out;
+    int quiet; /* 1: a failure is expected (a table that may not exist yet): debug level */
 } jumio_conn_select_t;
 
 /* One try of a select (jumio_conn_try_fn): the first `max` rows go to fn, the rest are
@@ -246,9 +247,13 @@ static int jumio_conn_select_try(jumio_ctx_t *c, jumio_conn_t *db, void *arg)
     int rv = q->sql ? apr_dbd_select(db->dbd->driver, c->pool, db->dbd->handle, &res, q->sql, 0)
                     : apr_dbd_pselect(db->dbd->driver, c->pool, db->dbd->handle, &res,
                                       db->st[q->st], 0, q->nargs, q->args);
+    if (rv && q->quiet)
+        jumio_log(c, APLOG_DEBUG, 0, "mod_jumio: %s failed (%d): %s", q->sql, rv,
+                  apr_dbd_error(db->dbd->driver, db->dbd->handle, rv));
     if (rv)
-        return jumio_conn_failed(c, db, rv,
-                                 q->sql ? q->sql : apr_psprintf(c->pool, "select %d", q->st));
+        return q->quiet ? rv
+                        : jumio_conn_failed(
+                            c, db, rv, q->sql ? q->sql : apr_psprintf(c->pool, "select %d", q->st));
     for (q->rows = 0; apr_dbd_get_row(db->dbd->driver, c->pool, res, &row, -1) != -1;)
         if (q->rows < q->max)
             q->fn(c, db, row, q->out), q->rows++;
@@ -259,15 +264,16 @@ static int jumio_conn_select_try(jumio_ctx_t *c, jumio_conn_t *db, void *arg)
 int jumio_conn_select(jumio_ctx_t *c, jumio_st_e st, const char *sql, int nargs, const char **args,
                       int max, jumio_conn_row_fn *fn, void *out)
 {
-    jumio_conn_select_t q = { st, sql, nargs, args, max, 0, fn, out };
+    jumio_conn_select_t q = { st, sql, nargs, args, max, 0, fn, out, 0 };
     return jumio_conn_run(c, jumio_conn_select_try, &q, 0) ? -1 : q.rows;
 }
 
-/* One try of an ad-hoc select on a connection (first `max` rows to fn); 0 or the driver's status. */
+/* One try of an ad-hoc select on a connection (first `max` rows to fn; a failure logged at
+ * debug level only); 0 or the driver's status. */
 int jumio_conn_select_sql(jumio_ctx_t *c, jumio_conn_t *db, const char *sql, int max,
                           jumio_conn_row_fn *fn, void *out)
 {
-    jumio_conn_select_t q = { 0, sql, 0, NULL, max, 0, fn, out };
+    jumio_conn_select_t q = { 0, sql, 0, NULL, max, 0, fn, out, 1 };
     return jumio_conn_select_try(c, db, &q);
 }
 

@@ -66,7 +66,7 @@ typedef void jumio_conn_row_fn(jumio_ctx_t *c, jumio_conn_t *db, apr_dbd_row_t *
 int jumio_conn_select(jumio_ctx_t *c, jumio_st_e st, const char *sql, int nargs, const char **args,
                       int max, jumio_conn_row_fn *fn, void *out);
 /* One try of an ad-hoc select on a connection (for the schema, before our statements are
- * prepared); 0 or the driver's status. */
+ * prepared; a failure is logged at debug level only); 0 or the driver's status. */
 int jumio_conn_select_sql(jumio_ctx_t *c, jumio_conn_t *db, const char *sql, int max,
                           jumio_conn_row_fn *fn, void *out);
 /* Column n of a row copied into c->pool (NULL for SQL NULL). */
