@@ -213,10 +213,13 @@ sub seed_fake {
     });
 }
 
-# An extra httpd (not started with no_start => 1) on $db, with an erase location.
+our $FAKE; # this file's fake Jumio (made below, before any test)
+
+# An extra httpd (not started with no_start => 1) on $db and this file's fake, with an erase
+# location.
 sub node {
     my ($db, $name, %o) = @_;
-    return extra_httpd(name => $name, @{ $db->{httpd} }, %o,
+    return extra_httpd(name => $name, fake => $FAKE->url('/fake'), @{ $db->{httpd} }, %o,
                        conf => "<Location /jumio/erase>\n    SetHandler jumio-erase\n</Location>\n");
 }
 
@@ -246,6 +249,15 @@ sub calls_since {
 # ======================================================================
 
 plan tests => 5 * @KINDS, need_module('mod_perl.c');
+
+# A fake Jumio of its own: three nodes' children keep keep-alive connections to it, which the
+# test server's fake (12 prefork children, 5 s keep-alive) cannot all serve at once; the
+# helpers (fake_requests, seeding) follow JUMIO_FAKE_DIR.
+$FAKE = JumioTest::Httpd->new(name => 'mig-fake', logs => Apache::Test::vars('t_logs'),
+                                 t_dir => Apache::Test::vars('serverroot'), with_fake => 1,
+                                 no_jumio => 1, workers => 32, start_servers => 24,
+                                 loglevel => 'warn', conf => 'KeepAliveTimeout 1');
+$ENV{JUMIO_FAKE_DIR} = $FAKE->fake_dir;
 
 for my $kind (@KINDS) {
     my $upgraded_db;
