@@ -6,7 +6,7 @@
 #  3. user ids compare exactly (case, trailing space): another user's account is never used;
 #  4. a slow Jumio does not hold up polls and callbacks of other users (event MPM);
 #  5. a database locked by another process: 503 within JumioDBTimeout, nothing sent or stored.
-# The MariaDB variants are in t/race_mariadb.t.
+# The MariaDB variants are in t/race_mariadb.t; the shared scenarios in t/lib/JumioTest/Race.pm.
 use strict;
 use warnings;
 
@@ -15,8 +15,7 @@ use Apache::TestRequest;
 use lib 't/lib';
 use JumioTest;
 use JumioTest::Kit;
-use JumioTest::Httpd ();
-use FakeJumio::State ();
+use JumioTest::Race;
 
 use Fcntl qw(:flock);
 use File::Temp ();
@@ -27,125 +26,9 @@ use Time::HiRes qw(time sleep);
 
 plan tests => 9, need_module('mod_perl.c');
 
-# A fake Jumio of its own with enough workers for 20 delayed account calls at once (the test
-# server's has 12); the helpers (fake_requests, fake_control, start_tx ...) read its state.
-my $fake = JumioTest::Httpd->new(name => 'race-fake', logs => Apache::Test::vars('t_logs'),
-                                 t_dir => Apache::Test::vars('serverroot'), with_fake => 1,
-                                 no_jumio => 1, workers => 48, start_servers => 40,
-                                 loglevel => 'warn',
-                                 # idle keep-alive connections of the nodes' children would
-                                 # each hold one of its (prefork) children for 5 s
-                                 conf => 'KeepAliveTimeout 1');
-$ENV{JUMIO_FAKE_DIR} = $fake->fake_dir;
-my $STATE = FakeJumio::State->new($fake->fake_dir);
-
-# The locations the extra httpds lack: erase, and authentication (workflow 9).
-my $MORE = join "\n", '<Location /jumio/erase>', '    SetHandler jumio-erase', '</Location>',
-    '<Location /jumio/intake-auth>', '    SetHandler jumio-intake', '    JumioWorkflowKey 9',
-    '</Location>';
-
-# An extra httpd on this file's fake, with erase and workflow 9; conf => more directives.
-sub node {
-    my ($name, %o) = @_;
-    my $conf = join "\n", $MORE, grep { defined } delete $o{conf};
-    return extra_httpd(name => $name, fake => $fake->url('/fake'), loglevel => 'notice',
-                       conf => $conf, %o);
-}
-
-# (what $code returns, seconds it took)
-sub timed {
-    my ($code) = @_;
-    my $t0 = time;
-    my $v = $code->();
-    return ($v, time - $t0);
-}
-
-# Intakes of one new user, one to each of @bases, all at once, while Jumio answers account
-# calls after 0.5 s; then erase.  Expected: all 200, one account at Jumio (one POST, the rest
-# PUTs on it), one account row, every transaction on that account; the erase deletes every
-# account Jumio made for the user and leaves no row of the user.  $h: whose database to read.
-sub one_user_burst {
-    my ($name, $h, @bases) = @_;
-    my $n = @bases;
-    fake_reset();
-    my $user = new_user('burst');
-    fake_control($_, { delay => 0.5 }) for qw(account_create account_update);
-    my @r = in_parallel_results($n, sub {
-        my $res = request(POST => '/jumio/intake', user => $user, base => $bases[ $_[0] ]);
-        return ($res->code, (json_of($res) || {})->{transactionReference} // '',
-                substr($res->content, 0, 200));
-    });
-    fake_control($_) for qw(account_create account_update);
-    is_deeply([ map { "$_->[0] $_->[2]" } grep { $_->[0] != 200 } @r ], [],
-              "$name: all $n intakes answered 200");
-    my @creates  = fake_user_calls($user, 'account_create');
-    my @updates  = fake_user_calls($user, 'account_update');
-    my @accounts = fake_account_ids($user);
-    is(scalar @creates, 1, "$name: Jumio saw exactly one account_create (POST /accounts) for the user")
-        or diag(scalar(@creates) . " account POSTs, accounts made at Jumio: @accounts");
-    is(scalar @updates, $n - 1, "$name: the other " . ($n - 1) . " intakes were PUTs");
-    my %put_to = map { ($_->{path} // '') =~ m{/accounts/([^/]+)\z} ? ($1 => 1) : () } @updates;
-    is_deeply([ sort keys %put_to ], [ grep { $put_to{$_} } @accounts ],
-              "$name: the PUTs went to accounts Jumio made for the user");
-    my @tx = user_rows($h, 'jumio_transactions', $user);
-    is(scalar @tx, $n, "$name: $n transactions stored");
-    my %tx_acc = map { $_->{account_id} => 1 } @tx;
-    is(scalar keys %tx_acc, 1, "$name: all transactions carry the same account_id")
-        or diag(scalar(keys %tx_acc) . ' different account ids on the transactions');
-    is(scalar(user_rows($h, 'jumio_accounts', $user)), 1, "$name: one jumio_accounts row");
-    my @refs = grep { length } map({ $_->[1] } @r), map { $_->{workflow_id} } @tx;
-    my $er = request(DELETE => '/jumio/erase', user => $user, base => $bases[0]);
-    is($er->code, 200, "$name: erase answered 200") or diag(substr($er->as_string, 0, 500));
-    my $del = deleted_accounts();
-    is_deeply([ grep { !$del->{$_} } @accounts ], [],
-              "$name: erase sent a DELETE for every account Jumio made for the user (" . @accounts . ')');
-    is_deeply([ user_leftovers($h, $user, @refs) ], [], "$name: no row of the user is left");
-    return;
-}
-
-# Case and trailing-space variants of enrolled users' ids are other users (any driver).
-sub case_variants {
-    my ($h) = @_;
-    my $base = $h->base;
-    fake_reset();
-    my %u = map { $_ => new_user($_) } qw(alice bob carol dave);
-    my %t = map { $_ => start_tx(user => $u{$_}, base => $base, calls => 1, name => "enrolment of $u{$_}") }
-            sort keys %u;
-    my $acc = sub { [ map { { user_id => $_->{user_id}, account_id => $_->{account_id} } }
-                      user_rows($h, 'jumio_accounts', $_[0]) ] };
-    my %before = map { $_ => $acc->($u{$_}) } keys %u;
-    for my $v ([ alice => uc $u{alice} ], [ bob => "$u{bob} " ]) {
-        my ($orig, $id) = @$v;
-        my $t = start_tx(user => $id, base => $base, name => "intake by '$id'");
-        is_deeply(call_names(@{ $t->{calls} }), ['POST /fake/account/api/v1/accounts'],
-                  "'$id': a new account (POST), no PUT on $u{$orig}'s");
-        is((($t->{calls}[0] || {})->{json} || {})->{userReference}, $id, "'$id': userReference exactly the id");
-        isnt($t->{account} // '', $t{$orig}{account}, "'$id': not $u{$orig}'s Jumio account");
-        is(tx_row($t, $h)->{user_id}, $id, "'$id': the transaction stored for exactly that id");
-        is_deeply($acc->($u{$orig}), $before{$orig}, "'$id': $u{$orig}'s account row unchanged");
-        is_deeply([ map { $_->{account_id} } @{ $acc->($id) } ], [ $t->{account} ],
-                  "'$id': an account row of its own");
-    }
-    my $carol = uc $u{carol};
-    my $dels = scalar fake_requests('delete_account');
-    is_error(request(DELETE => '/jumio/erase', user => $carol, base => $base), 404, 'not_found',
-             "erase by '$carol'");
-    is(scalar fake_requests('delete_account'), $dels, "erase by '$carol': no Deletion API call");
-    is_deeply($acc->($u{carol}), $before{carol}, "erase by '$carol': $u{carol}'s account row kept");
-    is(scalar(user_rows($h, 'jumio_transactions', $u{carol})), 1,
-       "erase by '$carol': $u{carol}'s transaction kept");
-    ok($STATE->locked(LOCK_SH, sub { $STATE->account($t{carol}{account}) }),
-       "erase by '$carol': $u{carol}'s account still at Jumio");
-    my $dave = uc $u{dave};
-    my $calls = account_calls();
-    is_error(request(POST => '/jumio/intake-auth', user => $dave, base => $base), 409, 'no_enrolment',
-             "workflow 9 by '$dave' (never enrolled)");
-    is(account_calls() - $calls, 0, "workflow 9 by '$dave': nothing sent to Jumio");
-    is(scalar(user_rows($h, 'jumio_transactions', $dave)), 0, "workflow 9 by '$dave': no transaction stored");
-    is_deeply($acc->($u{dave}), $before{dave}, "workflow 9 by '$dave': $u{dave}'s account row unchanged");
-    no_violations('case variants');
-    return;
-}
+# A fake Jumio of its own (JumioTest::Race), and its state files.
+my $fake = race_fake('race-fake');
+my $STATE = fake_state();
 
 # ---- 1. one user, many intakes at once ----
 
