@@ -73,6 +73,10 @@ static const command_rec jumio_cmds[] = {
     JUMIO_DIR("JumioSdkToken", jumio_config_set_sdk_token, FLAG, "answer sdk.token on intake"),
     JUMIO_DIR("JumioMaxBody", jumio_config_set_max_body, TAKE1, "largest request body in bytes"),
     JUMIO_DIR("JumioRetention", jumio_config_set_retention, TAKE1, "days to keep details"),
+    JUMIO_DIR("JumioIntakeReuse", jumio_config_set_intake_reuse, FLAG,
+              "answer a user's still valid transaction instead of a new one"),
+    JUMIO_DIR("JumioIntakeLimit", jumio_config_set_intake_limit, TAKE2,
+              "new transactions per user and period, e.g. 5 1d"),
     { NULL, { NULL }, NULL, 0, 0, NULL }
 };
 

@@ -13,12 +13,6 @@ int jumio_account_hold(jumio_ctx_t *c, int calls)
     return calls * 3 * jumio_config_timeout(jumio_config_srv_of(c)) + 5;
 }
 
-/* 1 when account_id is a stored account usable instead of `gone`. */
-static int jumio_account_usable(const char *account_id, const char *gone)
-{
-    return account_id && (!gone || strcmp(account_id, gone));
-}
-
 /* Sleep 25-75 ms (spread, so that waiters do not move in step). */
 static void jumio_account_pause(void)
 {
@@ -26,43 +20,42 @@ static void jumio_account_pause(void)
     apr_sleep(apr_time_from_msec(25 + rand_r(&seed) % 51));
 }
 
-/* Take the claim once it is free; after taking it, an account made meanwhile wins (the claim
- * is given back). JUMIO_ACCOUNT_CLAIMED/EXISTS/ERROR, or -1 when another took it first. */
-static int jumio_account_try(jumio_ctx_t *c, const char *user, const char *claim, int hold,
-                             int want_account, const char *gone, const char **account_id)
+/* ready(), or 0 without one. */
+static int jumio_account_ready(jumio_ctx_t *c, const char *user, jumio_account_ready_fn *ready,
+                               void *arg)
 {
-    const char *holder;
+    return ready ? ready(c, user, arg) : 0;
+}
+
+/* Take the claim once it is free; what became ready meanwhile wins (the claim is given back).
+ * JUMIO_ACCOUNT_CLAIMED/READY/ERROR, or -1 when another took it first. */
+static int jumio_account_try(jumio_ctx_t *c, const char *user, const char *claim, int hold,
+                             jumio_account_ready_fn *ready, void *arg)
+{
     int rc =
         jumio_store_user_claim(c, user, claim, (apr_int64_t)apr_time_sec(apr_time_now()) + hold);
     if (rc <= 0)
         return rc < 0 ? JUMIO_ACCOUNT_ERROR : -1;
-    if (!want_account)
-        return JUMIO_ACCOUNT_CLAIMED;
-    if (jumio_store_user_state(c, user, account_id, &holder)) {
-        jumio_store_user_unclaim(c, user, claim);
-        return JUMIO_ACCOUNT_ERROR;
-    }
-    if (!jumio_account_usable(*account_id, gone))
+    rc = jumio_account_ready(c, user, ready, arg);
+    if (!rc)
         return JUMIO_ACCOUNT_CLAIMED;
     jumio_store_user_unclaim(c, user, claim);
-    return JUMIO_ACCOUNT_EXISTS;
+    return rc < 0 ? JUMIO_ACCOUNT_ERROR : JUMIO_ACCOUNT_READY;
 }
 
 /* Claim the user, waiting for another holder at most `wait` seconds (see account.h). */
 jumio_account_e jumio_account_claim(jumio_ctx_t *c, const char *user, const char *claim, int hold,
-                                    int wait, int want_account, const char *gone,
-                                    const char **account_id)
+                                    int wait, jumio_account_ready_fn *ready, void *arg)
 {
     apr_time_t until = apr_time_now() + apr_time_from_sec(wait);
-    const char *holder;
+    const char *holder, *account_id;
     int rc;
     for (;;) {
-        if (jumio_store_user_state(c, user, account_id, &holder))
+        if ((rc = jumio_account_ready(c, user, ready, arg)))
+            return rc < 0 ? JUMIO_ACCOUNT_ERROR : JUMIO_ACCOUNT_READY;
+        if (jumio_store_user_state(c, user, &account_id, &holder))
             return JUMIO_ACCOUNT_ERROR;
-        if (want_account && jumio_account_usable(*account_id, gone))
-            return JUMIO_ACCOUNT_EXISTS;
-        if (!holder
-            && (rc = jumio_account_try(c, user, claim, hold, want_account, gone, account_id)) >= 0)
+        if (!holder && (rc = jumio_account_try(c, user, claim, hold, ready, arg)) >= 0)
             return rc;
         if (apr_time_now() >= until) {
             jumio_log(c, APLOG_WARNING, 0,

@@ -78,7 +78,7 @@ void *jumio_config_srv_merge(apr_pool_t *p, void *basev, void *addv)
 void *jumio_config_dir_create(apr_pool_t *p, char *dir)
 {
     jumio_dir_cfg_t *c = apr_pcalloc(p, sizeof(*c));
-    c->sdk_token = c->retention_days = -1;
+    c->sdk_token = c->retention_days = c->intake_reuse = -1;
     c->max_body = -1;
     return c;
 }
@@ -103,6 +103,10 @@ void *jumio_config_dir_merge(apr_pool_t *p, void *basev, void *addv)
     c->sdk_token = JUMIO_PICK_SET(sdk_token);
     c->max_body = add->max_body != -1 ? add->max_body : base->max_body;
     c->retention_days = JUMIO_PICK_SET(retention_days);
+    c->token_seconds = JUMIO_PICK(token_seconds);
+    c->intake_reuse = JUMIO_PICK_SET(intake_reuse);
+    c->intake_limit = add->intake_limit ? add->intake_limit : base->intake_limit;
+    c->intake_period = add->intake_limit ? add->intake_period : base->intake_period;
     return c;
 }
 
@@ -462,18 +466,51 @@ const char *jumio_config_set_url(cmd_parms *cmd, void *d, const char *arg)
     return NULL;
 }
 
+/* A duration <n>s|m|h|d in seconds, or -1 when it is not one. */
+static long jumio_config_duration(cmd_parms *cmd, const char *arg)
+{
+    apr_size_t n = strlen(arg);
+    char unit = n ? arg[n - 1] : 0;
+    long v, mult = unit == 's'   ? 1
+                   : unit == 'm' ? 60
+                   : unit == 'h' ? 3600
+                   : unit == 'd' ? 86400
+                                 : 0;
+    v = (n > 1 && n < 12 && mult) ? jumio_config_int(apr_pstrndup(cmd->pool, arg, n - 1), 99999999)
+                                  : -1;
+    return v < 0 ? -1 : v * mult;
+}
+
 /* JumioTokenLifetime: <n>s|m|h|d between 5m and 60d. */
 const char *jumio_config_set_token_lifetime(cmd_parms *cmd, void *d, const char *arg)
 {
-    apr_size_t n = strlen(arg);
-    long v, mult;
-    char unit = n ? arg[n - 1] : 0;
-    mult = unit == 's' ? 1 : unit == 'm' ? 60 : unit == 'h' ? 3600 : unit == 'd' ? 86400 : 0;
-    v = (n > 1 && n < 12 && mult) ? jumio_config_int(apr_pstrndup(cmd->pool, arg, n - 1), 99999999)
-                                  : -1;
-    if (v < 0 || v * mult < 300 || v * mult > 60L * 86400)
+    long v = jumio_config_duration(cmd, arg);
+    if (v < 300 || v > 60L * 86400)
         return jumio_config_err(cmd, "must be like 30m, 600s, 1d, between 5m and 60d", arg);
     ((jumio_dir_cfg_t *)d)->token_lifetime = arg;
+    ((jumio_dir_cfg_t *)d)->token_seconds = (int)v;
+    return NULL;
+}
+
+/* JumioIntakeReuse on|off. */
+const char *jumio_config_set_intake_reuse(cmd_parms *cmd, void *d, int on)
+{
+    ((jumio_dir_cfg_t *)d)->intake_reuse = on;
+    return NULL;
+}
+
+/* JumioIntakeLimit <n> <period>: n (1..100000) new transactions per user and period
+ * (1s..366d). */
+const char *jumio_config_set_intake_limit(cmd_parms *cmd, void *d, const char *n,
+                                          const char *period)
+{
+    long v = jumio_config_int(n, 100000), secs = jumio_config_duration(cmd, period);
+    if (v < 1)
+        return jumio_config_err(cmd, "the count must be 1..100000", n);
+    if (secs < 1 || secs > 366L * 86400)
+        return jumio_config_err(cmd, "the period must be like 1d, 12h, 30m, at most 366d", period);
+    ((jumio_dir_cfg_t *)d)->intake_limit = (int)v;
+    ((jumio_dir_cfg_t *)d)->intake_period = (int)secs;
     return NULL;
 }
 
@@ -707,4 +744,16 @@ jumio_usersrc_e jumio_config_user_source(const jumio_dir_cfg_t *dc)
 int jumio_config_sdk_token(const jumio_dir_cfg_t *dc)
 {
     return dc->sdk_token == 1;
+}
+
+/* Effective JumioTokenLifetime in seconds (default 30m, Jumio's). */
+int jumio_config_token_seconds(const jumio_dir_cfg_t *dc)
+{
+    return dc->token_seconds ? dc->token_seconds : 30 * 60;
+}
+
+/* Effective JumioIntakeReuse (default on). */
+int jumio_config_intake_reuse(const jumio_dir_cfg_t *dc)
+{
+    return dc->intake_reuse != 0;
 }

@@ -76,6 +76,10 @@ typedef struct {
     int sdk_token;      /* -1 unset */
     apr_off_t max_body; /* -1 unset */
     int retention_days; /* -1 unset */
+    int token_seconds;  /* JumioTokenLifetime in seconds, 0 unset */
+    int intake_reuse;   /* JumioIntakeReuse, -1 unset */
+    int intake_limit;   /* JumioIntakeLimit count, 0 unset */
+    int intake_period;  /* JumioIntakeLimit period in seconds */
 } jumio_dir_cfg_t;
 
 #define JUMIO_TOKEN_PARAM "jumio_token"
@@ -105,6 +109,9 @@ const char *jumio_config_add_facemap(cmd_parms *cmd, void *d, const char *arg);
 const char *jumio_config_set_locale(cmd_parms *cmd, void *d, const char *arg);
 const char *jumio_config_set_url(cmd_parms *cmd, void *d, const char *arg);
 const char *jumio_config_set_token_lifetime(cmd_parms *cmd, void *d, const char *arg);
+const char *jumio_config_set_intake_reuse(cmd_parms *cmd, void *d, int on);
+const char *jumio_config_set_intake_limit(cmd_parms *cmd, void *d, const char *n,
+                                          const char *period);
 const char *jumio_config_add_allow(cmd_parms *cmd, void *d, const char *arg);
 const char *jumio_config_set_user_source(cmd_parms *cmd, void *d, const char *arg);
 const char *jumio_config_set_userref(cmd_parms *cmd, void *d, const char *arg);
@@ -140,6 +147,10 @@ int jumio_config_workflow_key(const jumio_dir_cfg_t *dc);
 jumio_data_e jumio_config_poll_data(const jumio_dir_cfg_t *dc);
 /* JumioUserSource (default jwt). */
 jumio_usersrc_e jumio_config_user_source(const jumio_dir_cfg_t *dc);
+/* Effective JumioTokenLifetime in seconds (default 30m, Jumio's). */
+int jumio_config_token_seconds(const jumio_dir_cfg_t *dc);
+/* Effective JumioIntakeReuse (default on). */
+int jumio_config_intake_reuse(const jumio_dir_cfg_t *dc);
 /* JumioSdkToken (default off). */
 int jumio_config_sdk_token(const jumio_dir_cfg_t *dc);
 /* JumioDBTimeout seconds (default 5): the bound of every database wait. */

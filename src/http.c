@@ -49,6 +49,8 @@ static const struct {
                          "This method is not allowed here." },
     [JUMIO_E_NO_ENROLMENT] = { HTTP_CONFLICT, "no_enrolment",
                                "Authentication needs a completed enrolment for this user." },
+    [JUMIO_E_TOO_MANY] = { HTTP_TOO_MANY_REQUESTS, "too_many_requests",
+                           "This user started too many verifications; retry later." },
     [JUMIO_E_TOO_LARGE] = { HTTP_REQUEST_ENTITY_TOO_LARGE, "body_too_large",
                             "The request body is too large." },
     [JUMIO_E_MEDIA_TYPE] = { HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",

@@ -20,6 +20,7 @@ typedef enum {
     JUMIO_E_NO_ENROLMENT,      /* 409 no_enrolment */
     JUMIO_E_TOO_LARGE,         /* 413 body_too_large */
     JUMIO_E_MEDIA_TYPE,        /* 415 unsupported_media_type */
+    JUMIO_E_TOO_MANY,          /* 429 too_many_requests */
     JUMIO_E_INTERNAL,          /* 500 internal_error */
     JUMIO_E_UPSTREAM_REJECTED, /* 502 upstream_rejected */
     JUMIO_E_UPSTREAM_ERROR,    /* 502 upstream_error */

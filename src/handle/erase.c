@@ -53,15 +53,15 @@ static int jumio_erase_claimed(jumio_req_t *q, const char *user, const char *cla
 /* The jumio-erase handler. */
 int jumio_handle_erase(jumio_req_t *q)
 {
-    const char *user, *claim, *unused;
+    const char *user, *claim;
     int hold, rc;
     if (!(user = jumio_user_identify(q->r, q->sc, q->dc)))
         return jumio_user_reject(q->r);
     if (!(claim = jumio_util_random_token(q->r->pool, 16)))
         return jumio_http_fail_msg(q->r, JUMIO_E_INTERNAL, "No random token could be made.");
     hold = jumio_account_hold(&q->c, 4);
-    switch (jumio_account_claim(&q->c, user, claim, hold, jumio_account_hold(&q->c, 1), 0, NULL,
-                                &unused)) {
+    switch (
+        jumio_account_claim(&q->c, user, claim, hold, jumio_account_hold(&q->c, 1), NULL, NULL)) {
     case JUMIO_ACCOUNT_CLAIMED:
         break;
     case JUMIO_ACCOUNT_BUSY:

@@ -21,8 +21,11 @@ typedef struct {
     const char *callback_url; /* from the body or config, before signing */
     jumio_acct_t acct;        /* stored account (account_id NULL when none) */
     jumio_account_req_t req;
-    const char *token; /* callback signing token, or NULL */
-    const char *claim; /* our claim of the user while we create its account, or NULL */
+    const char *token;    /* callback signing token, or NULL */
+    const char *claim;    /* our claim of the user (account creation, whole intake), or NULL */
+    const char *gone;     /* the account id being replaced while claiming, or NULL */
+    const char *settings; /* fingerprint of the request's settings (JumioIntakeReuse), or NULL */
+    jumio_tx_t reused;    /* the transaction answered again */
 } jumio_intake_t;
 
 /* Parse the optional JSON body; sets in->callback_url. JUMIO_CONTINUE or the answer sent. */
@@ -116,23 +119,116 @@ static int jumio_intake_user_reference(jumio_intake_t *in)
     return JUMIO_CONTINUE;
 }
 
-/* Find the account to use when the stored one (if any) is `gone`: wait while another request
- * of the user creates one and use it, or claim the user to create it ourselves (in->claim).
- * JUMIO_CONTINUE or the answer sent. */
+/* Ready predicate of account creation (jumio_account_ready_fn): another request stored an
+ * account other than in->gone, now in in->acct. */
+static int jumio_intake_account_ready(jumio_ctx_t *c, const char *user, void *arg)
+{
+    jumio_intake_t *in = arg;
+    const char *id, *holder;
+    if (jumio_store_user_state(c, user, &id, &holder))
+        return -1;
+    if (!id || (in->gone && !strcmp(id, in->gone)))
+        return 0;
+    in->acct.account_id = id;
+    return 1;
+}
+
+/* Claim the user to create an account when the stored one (if any) is `gone`, or use one that
+ * another request of the user creates meanwhile. JUMIO_CONTINUE or the answer sent. */
 static int jumio_intake_claim(jumio_intake_t *in, const char *gone)
 {
-    const char *claim = jumio_util_random_token(in->r->pool, 16), *id = NULL;
+    const char *claim = jumio_util_random_token(in->r->pool, 16);
     int hold = jumio_account_hold(in->ctx, 1);
-    jumio_account_e rc =
-        claim ? jumio_account_claim(in->ctx, in->user, claim, hold, hold, 1, gone, &id)
-              : JUMIO_ACCOUNT_ERROR;
-    in->acct.account_id = rc == JUMIO_ACCOUNT_EXISTS ? id : NULL;
-    in->claim = rc == JUMIO_ACCOUNT_CLAIMED ? claim : NULL;
+    jumio_account_e rc;
+    in->gone = gone;
+    rc = claim ? jumio_account_claim(in->ctx, in->user, claim, hold, hold,
+                                     jumio_intake_account_ready, in)
+               : JUMIO_ACCOUNT_ERROR;
+    if (rc == JUMIO_ACCOUNT_CLAIMED) {
+        in->acct.account_id = NULL;
+        in->claim = claim;
+    }
     if (rc == JUMIO_ACCOUNT_BUSY)
         return jumio_http_fail_msg(in->r, JUMIO_E_UNAVAILABLE,
-                                   "Another request of this user is still creating its Jumio "
-                                   "account; retry.");
+                                   "Another request of this user is still running; retry.");
     return rc == JUMIO_ACCOUNT_ERROR ? jumio_http_fail(in->r, JUMIO_E_UNAVAILABLE) : JUMIO_CONTINUE;
+}
+
+/* The fingerprint of everything the request to Jumio depends on besides the user (workflow,
+ * credentials, lifetime, URLs, locale, userReference): SHA-256 hex, or NULL. */
+static const char *jumio_intake_settings(jumio_intake_t *in)
+{
+    jumio_account_req_t req = in->req;
+    json_t *j;
+    const char *text;
+    req.cir = "-";
+    req.callback_url = in->callback_url ? in->callback_url : in->dc->callback_url;
+    req.enrolment = NULL;
+    j = jumio_account_request(&req);
+    text = jumio_json_dump(in->r->pool, j);
+    json_decref(j);
+    return text ? jumio_util_hmac_sha256_hex(in->r->pool, "settings", 8, text) : NULL;
+}
+
+/* Answer the reused transaction in->reused again. */
+static int jumio_intake_answer_reused(jumio_intake_t *in)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, in->r, "mod_jumio: intake reuses transaction %s",
+                  in->reused.workflow_id);
+    return jumio_http_json(in->r, HTTP_OK,
+                           json_pack("{s:s, s:s, s:s?, s:b}", "link", in->reused.redirect_url,
+                                     "transactionReference", in->reused.workflow_id, "timestamp",
+                                     in->reused.jumio_timestamp, "reused", 1));
+}
+
+/* Ready predicate of a whole intake (jumio_account_ready_fn): the user has a transaction to
+ * reuse (in in->reused). */
+static int jumio_intake_reuse_ready(jumio_ctx_t *c, const char *user, void *arg)
+{
+    jumio_intake_t *in = arg;
+    int rc = jumio_store_tx_reusable(c, user, in->settings,
+                                     (apr_int64_t)apr_time_sec(apr_time_now()), &in->reused);
+    return rc < 0 ? -1 : !rc;
+}
+
+/* With reuse or a quota, one intake of a user at a time: answer a reusable transaction, or
+ * claim the user for the whole intake (waiting for another one of the user). JUMIO_CONTINUE
+ * (claimed) or the answer sent. */
+static int jumio_intake_serialise(jumio_intake_t *in)
+{
+    const char *claim = jumio_util_random_token(in->r->pool, 16);
+    int hold = jumio_account_hold(in->ctx, 2);
+    jumio_account_e rc =
+        claim ? jumio_account_claim(in->ctx, in->user, claim, hold, hold,
+                                    in->settings ? jumio_intake_reuse_ready : NULL, in)
+              : JUMIO_ACCOUNT_ERROR;
+    if (rc == JUMIO_ACCOUNT_READY)
+        return jumio_intake_answer_reused(in);
+    if (rc == JUMIO_ACCOUNT_BUSY)
+        return jumio_http_fail_msg(in->r, JUMIO_E_UNAVAILABLE,
+                                   "Another request of this user is still running; retry.");
+    if (rc == JUMIO_ACCOUNT_ERROR)
+        return jumio_http_fail(in->r, JUMIO_E_UNAVAILABLE);
+    in->claim = claim;
+    return JUMIO_CONTINUE;
+}
+
+/* JumioIntakeLimit: refuse (429, Retry-After until a slot frees) a user who started the
+ * limit's number of transactions in the period. JUMIO_CONTINUE or the answer sent. */
+static int jumio_intake_quota(jumio_intake_t *in)
+{
+    int n = in->dc->intake_limit, period = in->dc->intake_period, got;
+    apr_int64_t now = (apr_int64_t)apr_time_sec(apr_time_now()), oldest;
+    if (!n)
+        return JUMIO_CONTINUE;
+    if ((got = jumio_store_tx_recent(in->ctx, in->user, now - period, n, &oldest)) < 0)
+        return jumio_http_fail(in->r, JUMIO_E_UNAVAILABLE);
+    if (got < n)
+        return JUMIO_CONTINUE;
+    apr_table_setn(in->r->err_headers_out, "Retry-After",
+                   apr_psprintf(in->r->pool, "%" APR_INT64_T_FMT,
+                                oldest + period - now > 0 ? oldest + period - now : 1));
+    return jumio_http_fail(in->r, JUMIO_E_TOO_MANY);
 }
 
 /* Load the user's stored account (workflow 9 needs one with credentials); without one, claim
@@ -148,10 +244,10 @@ static int jumio_intake_account(jumio_intake_t *in)
         && (!in->acct.account_id || !in->acct.credentials || !in->acct.credentials->nelts))
         return jumio_http_fail(in->r, JUMIO_E_NO_ENROLMENT);
     in->req.enrolment = in->acct.credentials;
-    return in->acct.account_id ? JUMIO_CONTINUE : jumio_intake_claim(in, NULL);
+    return in->acct.account_id || in->claim ? JUMIO_CONTINUE : jumio_intake_claim(in, NULL);
 }
 
-/* Call Jumio: POST under the user's claim, else PUT on the stored account. An account gone
+/* Call Jumio: PUT on the stored account, else POST under the user's claim. An account gone
  * at Jumio (404), or a stored id that is not a UUID, is replaced: by one another request made
  * meanwhile, or by a new one (claimed). JUMIO_CONTINUE with *ans filled, or the answer sent. */
 static int jumio_intake_call(jumio_intake_t *in, json_t *body, jumio_answer_t *ans)
@@ -160,10 +256,6 @@ static int jumio_intake_call(jumio_intake_t *in, json_t *body, jumio_answer_t *a
     const char *id;
     int tries, rc;
     for (tries = 0; tries < 3; tries++) {
-        if (in->claim) {
-            jumio_client_call(in->ctx, "POST", JUMIO_SVC_ACCOUNT, "/api/v1/accounts", body, ans);
-            return JUMIO_CONTINUE;
-        }
         if (jumio_util_is_uuid(id = in->acct.account_id)) {
             jumio_client_call(in->ctx, "PUT", JUMIO_SVC_ACCOUNT,
                               apr_pstrcat(r->pool, "/api/v1/accounts/", id, NULL), body, ans);
@@ -175,6 +267,10 @@ static int jumio_intake_call(jumio_intake_t *in, json_t *body, jumio_answer_t *a
                           "mod_jumio: account %s is gone at Jumio, replacing it", id);
             if (in->req.workflow_key == 9)
                 return jumio_http_fail(r, JUMIO_E_NO_ENROLMENT);
+        }
+        if (in->claim) {
+            jumio_client_call(in->ctx, "POST", JUMIO_SVC_ACCOUNT, "/api/v1/accounts", body, ans);
+            return JUMIO_CONTINUE;
         }
         if ((rc = jumio_intake_claim(in, id)) != JUMIO_CONTINUE)
             return rc;
@@ -206,6 +302,9 @@ static int jumio_intake_finish(jumio_intake_t *in, json_t *answer)
     tx.redirect_url = resp.web_href;
     tx.jumio_timestamp = resp.timestamp;
     tx.callback_token = in->token;
+    tx.settings = in->settings;
+    tx.reuse_until =
+        (apr_int64_t)apr_time_sec(apr_time_now()) + jumio_config_token_seconds(in->dc) - 300;
     tx.next_check_at = (apr_int64_t)apr_time_sec(apr_time_now()) + jumio_config_schedule(in->sc, 0);
     acct.user_id = in->user;
     acct.account_id = resp.account_id;
@@ -263,6 +362,23 @@ static int jumio_intake_run(jumio_intake_t *in)
     return rc;
 }
 
+/* The intake once the request is read: reuse and quota (under the user's claim when either is
+ * on), then the account and the Jumio call. The answer sent. */
+static int jumio_intake_serve(jumio_intake_t *in)
+{
+    int rc;
+    if (jumio_config_intake_reuse(in->dc) && !jumio_config_sdk_token(in->dc)
+        && !(in->settings = jumio_intake_settings(in)))
+        return jumio_http_fail_msg(in->r, JUMIO_E_INTERNAL, "The settings could not be read.");
+    if ((in->settings || in->dc->intake_limit)
+        && ((rc = jumio_intake_serialise(in)) != JUMIO_CONTINUE
+            || (rc = jumio_intake_quota(in)) != JUMIO_CONTINUE))
+        return rc;
+    if ((rc = jumio_intake_account(in)) != JUMIO_CONTINUE)
+        return rc;
+    return jumio_intake_run(in);
+}
+
 /* The jumio-intake handler. */
 int jumio_handle_intake(jumio_req_t *q)
 {
@@ -280,9 +396,7 @@ int jumio_handle_intake(jumio_req_t *q)
         || (rc = jumio_intake_callback_url(&in)) != JUMIO_CONTINUE
         || (rc = jumio_intake_user_reference(&in)) != JUMIO_CONTINUE)
         return rc;
-    if ((rc = jumio_intake_account(&in)) != JUMIO_CONTINUE)
-        return rc;
-    rc = jumio_intake_run(&in);
+    rc = jumio_intake_serve(&in);
     if (in.claim) /* not used up by a stored transaction: free the user at once */
         jumio_store_user_unclaim(in.ctx, in.user, in.claim);
     return rc;

@@ -25,7 +25,7 @@ static const char *const jumio_mysql_v1[] = {
 
 /* Version 2: ids, references and tokens byte-exact (VARBINARY: no case folding, no trailing
  * space padding, as on SQLite), every account id a user ever had, the per-user claims that
- * serialise account creation, and a callback counter. Each statement may run twice (DDL
+ * serialise account creation, a callback counter, and what an intake may reuse. Each statement may run twice (DDL
  * commits by itself: a node that died half-way leaves the step to the next one). */
 static const char *const jumio_mysql_v2[] = {
     "ALTER TABLE jumio_accounts MODIFY user_id VARBINARY(255) NOT NULL, "
@@ -34,6 +34,8 @@ static const char *const jumio_mysql_v2[] = {
     "MODIFY account_id VARBINARY(64) NOT NULL, MODIFY user_id VARBINARY(255) NOT NULL, "
     "MODIFY cir VARBINARY(100) NOT NULL, MODIFY callback_token VARBINARY(64) NULL",
     "ALTER TABLE jumio_transactions ADD COLUMN callbacks INT NOT NULL DEFAULT 0",
+    "ALTER TABLE jumio_transactions ADD COLUMN settings VARBINARY(64) NULL",
+    "ALTER TABLE jumio_transactions ADD COLUMN reuse_until BIGINT NOT NULL DEFAULT 0",
     "ALTER TABLE jumio_callbacks MODIFY workflow_id VARBINARY(64) NULL",
     "CREATE TABLE IF NOT EXISTS jumio_account_ids (user_id VARBINARY(255) NOT NULL, "
     "account_id VARBINARY(64) NOT NULL, created_at BIGINT NOT NULL, "

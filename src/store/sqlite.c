@@ -28,7 +28,8 @@ static const char *const jumio_sqlite_v1[] = {
 };
 
 /* Version 2: every account id a user ever had, the per-user claims that serialise account
- * creation, and a callback counter (so that a callback always writes its transaction's row). */
+ * creation, a callback counter (so that a callback always writes its transaction's row), and
+ * what an intake may reuse (the settings' fingerprint, until when the link is valid). */
 static const char *const jumio_sqlite_v2[] = {
     "CREATE TABLE IF NOT EXISTS jumio_account_ids (user_id VARCHAR(255) NOT NULL, "
     "account_id VARCHAR(64) NOT NULL, created_at BIGINT NOT NULL, "
@@ -36,6 +37,8 @@ static const char *const jumio_sqlite_v2[] = {
     "CREATE TABLE IF NOT EXISTS jumio_account_claims (user_id VARCHAR(255) PRIMARY KEY, "
     "claim VARCHAR(64) NOT NULL, claim_until BIGINT NOT NULL)",
     "ALTER TABLE jumio_transactions ADD COLUMN callbacks INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE jumio_transactions ADD COLUMN settings VARCHAR(64)",
+    "ALTER TABLE jumio_transactions ADD COLUMN reuse_until BIGINT NOT NULL DEFAULT 0",
     "INSERT OR IGNORE INTO jumio_account_ids (user_id, account_id, created_at) "
     "SELECT user_id, account_id, created_at FROM jumio_accounts",
     "INSERT OR IGNORE INTO jumio_account_ids (user_id, account_id, created_at) "

@@ -13,9 +13,9 @@ static const char *const jumio_statement_text[JUMIO_ST_COUNT] = {
     [JUMIO_ST_TX_INSERT] =
         "INSERT INTO jumio_transactions (workflow_id, account_id, user_id, workflow_key, cir, "
         "redirect_url, jumio_timestamp, status, status_rank, callback_token, status_checks, "
-        "next_check_at, created_at, updated_at) "
-        "SELECT %s, account_id, user_id, %d, %s, %s, %s, 'INITIATED', 0, %s, 0, %lld, %lld, %lld "
-        "FROM jumio_account_ids WHERE user_id = %s AND account_id = %s",
+        "next_check_at, created_at, updated_at, settings, reuse_until) "
+        "SELECT %s, account_id, user_id, %d, %s, %s, %s, 'INITIATED', 0, %s, 0, %lld, %lld, %lld, "
+        "%s, %lld FROM jumio_account_ids WHERE user_id = %s AND account_id = %s",
     [JUMIO_ST_TX_GET] = "SELECT " JUMIO_TX_COLS " FROM jumio_transactions WHERE workflow_id = %s",
     [JUMIO_ST_TX_STATUS] =
         "UPDATE jumio_transactions SET status = %s, status_rank = %d, updated_at = %lld "
@@ -71,7 +71,15 @@ static const char *const jumio_statement_text[JUMIO_ST_COUNT] = {
         "DELETE FROM jumio_account_claims WHERE user_id = %s AND claim = %s",
     [JUMIO_ST_USER_STATE] =
         "SELECT (SELECT account_id FROM jumio_accounts WHERE user_id = %s), "
-        "(SELECT claim FROM jumio_account_claims WHERE user_id = %s AND claim_until >= %lld)"
+        "(SELECT claim FROM jumio_account_claims WHERE user_id = %s AND claim_until >= %lld)",
+    /* the newest INITIATED transaction of the user made with the same settings, while its
+     * link is still valid */
+    [JUMIO_ST_TX_REUSABLE] = "SELECT " JUMIO_TX_COLS " FROM jumio_transactions WHERE user_id = %s "
+                             "AND settings = %s AND status = 'INITIATED' AND reuse_until > %lld "
+                             "ORDER BY created_at DESC",
+    /* when the user's transactions of a period began, newest first (JumioIntakeLimit) */
+    [JUMIO_ST_TX_RECENT] = "SELECT created_at FROM jumio_transactions WHERE user_id = %s "
+                           "AND created_at > %lld ORDER BY created_at DESC"
 };
 
 /* SQL of statement st on a connection of dialect d. */

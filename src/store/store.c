@@ -75,7 +75,7 @@ int jumio_store_intake(jumio_ctx_t *c, const jumio_tx_t *tx, const jumio_acct_t 
     const char *i_args[3] = { acct->user_id, acct->account_id, now };
     const char *a_args[5] = { acct->user_id, acct->account_id,
                               jumio_creds_to_json(c->pool, acct->credentials), now, now };
-    const char *t_args[11] = { tx->workflow_id,
+    const char *t_args[13] = { tx->workflow_id,
                                apr_itoa(c->pool, tx->workflow_key),
                                tx->cir,
                                tx->redirect_url,
@@ -84,6 +84,8 @@ int jumio_store_intake(jumio_ctx_t *c, const jumio_tx_t *tx, const jumio_acct_t 
                                jumio_store_num(c, tx->next_check_at),
                                now,
                                now,
+                               tx->settings,
+                               jumio_store_num(c, tx->reuse_until),
                                tx->user_id,
                                tx->account_id };
     jumio_conn_step_t steps[4] = {
@@ -176,6 +178,33 @@ static void jumio_store_tx_row(jumio_ctx_t *c, jumio_conn_t *db, apr_dbd_row_t *
     out->status_checks = (v = jumio_conn_col(c, db, row, 11)) ? atoi(v) : 0;
     out->created_at = (v = jumio_conn_col(c, db, row, 12)) ? apr_atoi64(v) : 0;
     out->summary = jumio_conn_col(c, db, row, 13);
+}
+
+/* The user's newest reusable transaction with `settings` at `now`: 0 found, 1 none, -1. */
+int jumio_store_tx_reusable(jumio_ctx_t *c, const char *user, const char *settings, apr_int64_t now,
+                            jumio_tx_t *out)
+{
+    const char *args[3] = { user, settings, jumio_store_num(c, now) };
+    int n = jumio_store_select(c, JUMIO_ST_TX_REUSABLE, 3, args, 1, jumio_store_tx_row, out);
+    return n < 0 ? -1 : n == 0;
+}
+
+/* Keep the smallest value of a row's first column (jumio_conn_row_fn; rows come newest first,
+ * so the last one read is the oldest). */
+static void jumio_store_oldest_row(jumio_ctx_t *c, jumio_conn_t *db, apr_dbd_row_t *row, void *out)
+{
+    const char *v = jumio_conn_col(c, db, row, 0);
+    *(apr_int64_t *)out = v ? apr_atoi64(v) : 0;
+}
+
+/* How many of the user's transactions began after `since` (at most max), the oldest of those
+ * in *oldest; or -1. */
+int jumio_store_tx_recent(jumio_ctx_t *c, const char *user, apr_int64_t since, int max,
+                          apr_int64_t *oldest)
+{
+    const char *args[2] = { user, jumio_store_num(c, since) };
+    *oldest = 0;
+    return jumio_store_select(c, JUMIO_ST_TX_RECENT, 2, args, max, jumio_store_oldest_row, oldest);
 }
 
 /* 0 found, 1 not found, -1 error. */

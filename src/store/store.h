@@ -8,9 +8,10 @@
 typedef struct {
     const char *workflow_id, *account_id, *user_id, *cir, *redirect_url, *jumio_timestamp;
     const char *status, *callback_token, *details, *decision;
-    const char *summary; /* decision-mode data (JSON text), made when details are stored */
+    const char *summary;  /* decision-mode data (JSON text), made when details are stored */
+    const char *settings; /* fingerprint of the intake settings (reuse), or NULL */
     int workflow_key, status_checks;
-    apr_int64_t created_at, next_check_at;
+    apr_int64_t created_at, next_check_at, reuse_until;
 } jumio_tx_t;
 
 typedef struct {
@@ -44,6 +45,14 @@ int jumio_store_user_state(jumio_ctx_t *c, const char *user, const char **accoun
                            const char **claim);
 /* Every account id ever used for the user (array of const char *); 0 or -1. */
 int jumio_store_account_ids(jumio_ctx_t *c, const char *user, apr_array_header_t **out);
+/* The user's newest INITIATED transaction made with `settings` whose link is valid at `now`:
+ * 0 found, 1 none, -1 error. */
+int jumio_store_tx_reusable(jumio_ctx_t *c, const char *user, const char *settings, apr_int64_t now,
+                            jumio_tx_t *out);
+/* How many of the user's transactions began after `since` (at most `max` counted), the oldest
+ * of those in *oldest; or -1. */
+int jumio_store_tx_recent(jumio_ctx_t *c, const char *user, apr_int64_t since, int max,
+                          apr_int64_t *oldest);
 /* 0 found, 1 not found, -1 error. */
 int jumio_store_tx_get(jumio_ctx_t *c, const char *workflow_id, jumio_tx_t *out);
 /* Log a callback of a stored transaction and move its status forward, in one DB transaction;

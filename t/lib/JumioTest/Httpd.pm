@@ -27,6 +27,7 @@ package JumioTest::Httpd;
 #   max_spare   prefork MaxSpareServers (default workers); threads  event ThreadsPerChild (16)
 #   port        the port (default: a free one)
 #   background  JumioBackgroundInterval (default 0: off);  schedule  [seconds...] or undef
+#   reuse       JumioIntakeReuse at server level (default 0: off, as on the test server)
 #   timeout     JumioTimeout value (default "3 1")
 #   loglevel    LogLevel (default "info")
 #   conf        more server-scope directives appended to the configuration
@@ -196,6 +197,7 @@ sub jumio_conf {
         "JumioJWTKey $JumioTest::JWT_SECRET",
         'JumioCallbackSigning on',
         "JumioBackgroundInterval $self->{background}",
+        'JumioIntakeReuse ' . ($self->{reuse} ? 'on' : 'off'),
     );
     push @c, 'JumioRetrievalSchedule ' . join(' ', @{ $self->{schedule} }) if $self->{schedule};
     push @c,
