@@ -81,6 +81,11 @@ my @bad = (
     [ "<Location /x>\nJumioUserReference md5\n</Location>",  'JumioUserReference' ],
     [ "<Location /x>\nJumioPollData some\n</Location>",      'JumioPollData' ],
     [ "<Location /x>\nJumioMaxBody 0\n</Location>",          'JumioMaxBody' ],
+    [ "<Location /x>\nJumioIntakeLimit 0 1d\n</Location>",    'JumioIntakeLimit' ],
+    [ "<Location /x>\nJumioIntakeLimit 5 1y\n</Location>",    'JumioIntakeLimit' ],
+    [ "<Location /x>\nJumioIntakeLimit 5 367d\n</Location>",  'JumioIntakeLimit' ],
+    [ "<Location /x>\nJumioIntakeLimit 5\n</Location>",       'JumioIntakeLimit' ],
+    [ "<Location /x>\nJumioIntakeReuse maybe\n</Location>",   'JumioIntakeReuse' ],
     [ "<Location /x>\nJumioRetention 0\n</Location>",        'JumioRetention' ],
     # cross-directive checks (check_config hook)
     [ 'JumioJWTKey abcdefghijklmnopqrstuvwxyz',          'JumioJWTKey' ],
