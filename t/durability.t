@@ -197,7 +197,9 @@ push @subtests, ['fresh database: concurrent first requests all succeed (no 503 
         my $h = extra_httpd(name => "fresh$round", start_servers => 16, workers => 16);
         my @rc = in_parallel(16, sub {
             my $res = poll_tx({ ref => '11111111-1111-4111-8111-111111111111', user => "fresh$_[0]", base => $h->base });
-            return $res->code == 404 ? 0 : 1;
+            return 0 if $res->code == 404;
+            print STDERR "# round $round, client $_[0]: ", $res->code, ' ', substr($res->content, 0, 200), "\n";
+            return 1;
         });
         $failed += grep { $_ } @rc;
         is_deeply([$h->crashes], [], "round $round: no crash");
