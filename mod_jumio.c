@@ -8,6 +8,7 @@
 #include "watchdog.h"
 #include "proc.h"
 #include "http.h"
+#include "origin.h"
 #include "handle/handle.h"
 #include <http_request.h>
 #include <http_core.h>
@@ -67,6 +68,8 @@ static const command_rec jumio_cmds[] = {
     JUMIO_DIR_FIELD("JumioCallbackURL", callback_url, jumio_config_set_url, "callbackUrl"),
     JUMIO_DIR("JumioCallbackURLAllow", jumio_config_add_allow, ITERATE,
               "allowed prefixes of a callbackUrl given in the intake body"),
+    JUMIO_DIR("JumioAllowedOrigin", jumio_config_add_origin, ITERATE,
+              "origins (scheme://host[:port]) whose pages may call intake, poll and erase"),
     JUMIO_DIR("JumioUserSource", jumio_config_set_user_source, TAKE1, "jwt or remote-user"),
     JUMIO_DIR("JumioUserReference", jumio_config_set_userref, TAKE1, "plain or hmac"),
     JUMIO_DIR("JumioPollData", jumio_config_set_poll_data, TAKE1, "decision, full or none"),
@@ -80,22 +83,25 @@ static const command_rec jumio_cmds[] = {
     { NULL, { NULL }, NULL, 0, 0, NULL }
 };
 
-/* The handlers: SetHandler name, the one method allowed (Allow of the 405), the function. */
+/* The handlers: SetHandler name, the one method allowed (Allow of the 405), the function,
+ * and whether JumioAllowedOrigin pages may call it (CORS, src/origin.c). */
 static const struct {
     const char *name;
     int method;
     const char *allow;
     jumio_handler_fn *fn;
+    int cors;
 } jumio_handlers[] = {
-    { "jumio-intake", M_POST, "POST", jumio_handle_intake },
-    { "jumio-callback", M_POST, "POST", jumio_handle_callback },
-    { "jumio-poll", M_GET, "GET", jumio_handle_poll },
-    { "jumio-status", M_GET, "GET", jumio_handle_health },
-    { "jumio-erase", M_DELETE, "DELETE", jumio_handle_erase },
+    { "jumio-intake", M_POST, "POST", jumio_handle_intake, 1 },
+    { "jumio-callback", M_POST, "POST", jumio_handle_callback, 0 },
+    { "jumio-poll", M_GET, "GET", jumio_handle_poll, 1 },
+    { "jumio-status", M_GET, "GET", jumio_handle_health, 0 },
+    { "jumio-erase", M_DELETE, "DELETE", jumio_handle_erase, 1 },
 };
 
 /* Route the request to the handler named by SetHandler after the method check (HEAD is not
- * GET here: every answer has a body worth reading). */
+ * GET here: every answer has a body worth reading); CORS preflights and answer headers of the
+ * handlers that take them. */
 static int jumio_handler(request_rec *r)
 {
     jumio_req_t q;
@@ -103,6 +109,11 @@ static int jumio_handler(request_rec *r)
     for (i = 0; r->handler && i < sizeof(jumio_handlers) / sizeof(jumio_handlers[0]); i++) {
         if (strcmp(r->handler, jumio_handlers[i].name))
             continue;
+        q.dc = jumio_config_dir(r);
+        if (jumio_handlers[i].cors && jumio_origin_is_preflight(r))
+            return jumio_origin_preflight(r, q.dc, jumio_handlers[i].allow);
+        if (jumio_handlers[i].cors)
+            jumio_origin_cors(r, q.dc);
         if (r->method_number != jumio_handlers[i].method || r->header_only)
             return jumio_http_method_fail(r, jumio_handlers[i].allow);
         q.r = r;
@@ -111,7 +122,6 @@ static int jumio_handler(request_rec *r)
         q.c.r = r;
         q.c.db_waited = 0;
         q.sc = jumio_config_srv(r);
-        q.dc = jumio_config_dir(r);
         return jumio_handlers[i].fn(&q);
     }
     return DECLINED;

@@ -97,6 +97,7 @@ void *jumio_config_dir_merge(apr_pool_t *p, void *basev, void *addv)
     c->token_lifetime = JUMIO_PICK(token_lifetime);
     c->callback_url = JUMIO_PICK(callback_url);
     c->callback_allow = JUMIO_PICK(callback_allow);
+    c->allowed_origins = JUMIO_PICK(allowed_origins);
     c->user_source = JUMIO_PICK(user_source);
     c->userref = JUMIO_PICK(userref);
     c->poll_data = JUMIO_PICK(poll_data);
@@ -523,6 +524,54 @@ const char *jumio_config_add_allow(cmd_parms *cmd, void *d, const char *arg)
     if ((why = jumio_url_prefix_check(cmd->temp_pool, arg)))
         return jumio_config_url_err(cmd, why, arg);
     jumio_config_push(cmd, &((jumio_dir_cfg_t *)d)->callback_allow, arg);
+    return NULL;
+}
+
+/* The serialized origin of text, or NULL (see config.h). */
+const char *jumio_config_origin(apr_pool_t *p, const char *text)
+{
+    int tls = !strncasecmp(text, "https://", 8);
+    const char *s, *host, *end;
+    char *h;
+    long port = -1;
+    if (!tls && strncasecmp(text, "http://", 7))
+        return NULL;
+    host = s = text + (tls ? 8 : 7);
+    if (*s == '[') { /* IPv6 literal */
+        for (s++; apr_isxdigit(*s) || *s == ':' || *s == '.'; s++)
+            ;
+        if (*s++ != ']' || s - host < 4)
+            return NULL;
+    }
+    else
+        for (; apr_isalnum(*s) || *s == '.' || *s == '-' || *s == '_'; s++)
+            ;
+    end = s;
+    if (end == host)
+        return NULL;
+    if (*s == ':') {
+        if (!apr_isdigit(s[1]) || strlen(s + 1) > 5 || (port = jumio_config_int(s + 1, 65535)) < 1)
+            return NULL;
+    }
+    else if (*s)
+        return NULL;
+    h = apr_pstrmemdup(p, host, (apr_size_t)(end - host));
+    ap_str_tolower(h);
+    if (port < 0 || port == (tls ? 443 : 80))
+        return apr_pstrcat(p, tls ? "https://" : "http://", h, NULL);
+    return apr_psprintf(p, "%s://%s:%ld", tls ? "https" : "http", h, port);
+}
+
+/* JumioAllowedOrigin origins: the other origins whose pages may call intake, poll and erase
+ * (cross-site check and CORS, src/origin.c), kept serialized. */
+const char *jumio_config_add_origin(cmd_parms *cmd, void *d, const char *arg)
+{
+    const char *origin = jumio_config_origin(cmd->pool, arg);
+    if (!origin)
+        return jumio_config_err(
+            cmd, "must be an origin: http(s)://host[:port], without a path or a trailing slash",
+            arg);
+    jumio_config_push(cmd, &((jumio_dir_cfg_t *)d)->allowed_origins, origin);
     return NULL;
 }
 

@@ -69,7 +69,8 @@ typedef struct {
     const char *error_url;
     const char *token_lifetime;
     const char *callback_url;
-    apr_array_header_t *callback_allow; /* of const char * prefixes */
+    apr_array_header_t *callback_allow;  /* of const char * prefixes */
+    apr_array_header_t *allowed_origins; /* JumioAllowedOrigin: serialized origins */
     jumio_usersrc_e user_source;
     jumio_ref_e userref;
     jumio_data_e poll_data;
@@ -113,6 +114,7 @@ const char *jumio_config_set_intake_reuse(cmd_parms *cmd, void *d, int on);
 const char *jumio_config_set_intake_limit(cmd_parms *cmd, void *d, const char *n,
                                           const char *period);
 const char *jumio_config_add_allow(cmd_parms *cmd, void *d, const char *arg);
+const char *jumio_config_add_origin(cmd_parms *cmd, void *d, const char *arg);
 const char *jumio_config_set_user_source(cmd_parms *cmd, void *d, const char *arg);
 const char *jumio_config_set_userref(cmd_parms *cmd, void *d, const char *arg);
 const char *jumio_config_set_poll_data(cmd_parms *cmd, void *d, const char *arg);
@@ -120,6 +122,9 @@ const char *jumio_config_set_sdk_token(cmd_parms *cmd, void *d, int on);
 const char *jumio_config_set_max_body(cmd_parms *cmd, void *d, const char *arg);
 const char *jumio_config_set_retention(cmd_parms *cmd, void *d, const char *arg);
 
+/* The serialized origin of text ("scheme://host[:port]": http(s) only, scheme and host
+ * lowercase, default port left out), or NULL when text is not exactly such an origin. */
+const char *jumio_config_origin(apr_pool_t *p, const char *text);
 /* Cross-directive checks of every server (check_config hook). */
 int jumio_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
 /* Effective values: the only place where defaults are applied. */

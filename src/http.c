@@ -44,6 +44,8 @@ static const struct {
     [JUMIO_E_INVALID_TOKEN] = { HTTP_UNAUTHORIZED, "invalid_token",
                                 "A valid user token is required." },
     [JUMIO_E_FORBIDDEN] = { HTTP_FORBIDDEN, "forbidden", "The request could not be verified." },
+    [JUMIO_E_CROSS_SITE] = { HTTP_FORBIDDEN, "cross_site_request",
+                             "Cross-site requests are not accepted here." },
     [JUMIO_E_NOT_FOUND] = { HTTP_NOT_FOUND, "not_found", "No such transaction." },
     [JUMIO_E_METHOD] = { HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
                          "This method is not allowed here." },

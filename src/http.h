@@ -15,6 +15,7 @@ typedef enum {
     JUMIO_E_CALLBACK_URL,      /* 400 callback_url_not_allowed */
     JUMIO_E_INVALID_TOKEN,     /* 401 invalid_token */
     JUMIO_E_FORBIDDEN,         /* 403 forbidden */
+    JUMIO_E_CROSS_SITE,        /* 403 cross_site_request */
     JUMIO_E_NOT_FOUND,         /* 404 not_found */
     JUMIO_E_METHOD,            /* 405 method_not_allowed */
     JUMIO_E_NO_ENROLMENT,      /* 409 no_enrolment */

@@ -77,6 +77,18 @@ my @bad = (
     [ "<Location /x>\nJumioCallbackURLAllow https://a.example/cb\\x\n</Location>",      'JumioCallbackURLAllow' ],
     [ "<Location /x>\nJumioCallbackURLAllow https://a.example/caf\xc3\xa9\n</Location>", 'JumioCallbackURLAllow' ],
     [ "<Location /x>\nJumioCallbackURLAllow https://a.example/cb?x=\n</Location>",       'JumioCallbackURLAllow' ],
+    # JumioAllowedOrigin: an origin only (t/cross_site.t)
+    [ "<Location /x>\nJumioAllowedOrigin https://a.example/\n</Location>",      'JumioAllowedOrigin' ],
+    [ "<Location /x>\nJumioAllowedOrigin https://a.example/portal\n</Location>", 'JumioAllowedOrigin' ],
+    [ "<Location /x>\nJumioAllowedOrigin a.example\n</Location>",               'JumioAllowedOrigin' ],
+    [ "<Location /x>\nJumioAllowedOrigin ftp://a.example\n</Location>",         'JumioAllowedOrigin' ],
+    [ "<Location /x>\nJumioAllowedOrigin https://u\@a.example\n</Location>",    'JumioAllowedOrigin' ],
+    [ "<Location /x>\nJumioAllowedOrigin https://a.example:0\n</Location>",     'JumioAllowedOrigin' ],
+    [ "<Location /x>\nJumioAllowedOrigin https://a.example:65536\n</Location>", 'JumioAllowedOrigin' ],
+    [ "<Location /x>\nJumioAllowedOrigin https://a.example?x\n</Location>",     'JumioAllowedOrigin' ],
+    [ "<Location /x>\nJumioAllowedOrigin *\n</Location>",                       'JumioAllowedOrigin' ],
+    [ "<Location /x>\nJumioAllowedOrigin null\n</Location>",                    'JumioAllowedOrigin' ],
+    [ "<Location /x>\nJumioAllowedOrigin https://\n</Location>",                'JumioAllowedOrigin' ],
     [ "<Location /x>\nJumioUserSource cookie\n</Location>",  'JumioUserSource' ],
     [ "<Location /x>\nJumioUserReference md5\n</Location>",  'JumioUserReference' ],
     [ "<Location /x>\nJumioPollData some\n</Location>",      'JumioPollData' ],
@@ -94,7 +106,7 @@ my @bad = (
     [ "JumioClientId only-the-id",                       'JumioClientId' ],
 );
 
-plan tests => 2 * @bad + 6;
+plan tests => 2 * @bad + 7;
 
 for my $case (@bad) {
     my ($line, $directive) = @$case;
@@ -102,6 +114,12 @@ for my $case (@bad) {
     (my $name = $line) =~ s/\n/; /g;
     isnt($rc, 0, "refused: $name");
     like($out, qr/\Q$directive\E/, "message names $directive") or diag($out);
+}
+
+{
+    my ($rc, $out) = configtest("DBDriver sqlite3\nDBDParams $DIR/db\n<Location /x>\nJumioAllowedOrigin"
+                                . " https://a.example HTTP://Portal.Example:8443 http://[::1]:8080\n</Location>");
+    is($rc, 0, 'JumioAllowedOrigin: origins accepted') or diag($out);
 }
 
 {

@@ -274,7 +274,8 @@ push @subtests, ['remote-user: alice starts and polls, bob gets 404, no credenti
     JumioTest::fake_reset();
     my $alice = 'Basic ' . MIME::Base64::encode_base64('alice:alicepw', '');
     my $bob   = 'Basic ' . MIME::Base64::encode_base64('bob:bobpw', '');
-    my $res = request(POST => '/jumio/intake-ru', auth => $alice);
+    # no Origin or Sec-Fetch-Site (not a browser): remote-user needs the JSON type (t/cross_site.t)
+    my $res = request(POST => '/jumio/intake-ru', auth => $alice, content_type => 'application/json');
     is($res->code, 200, 'alice: intake 200') or diag(substr($res->as_string, 0, 600));
     my $d = json_answer($res, 'alice intake') || {};
     my $ref = $d->{transactionReference} // '';

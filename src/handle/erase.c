@@ -5,6 +5,7 @@
 #include "config.h"
 #include "http.h"
 #include "user.h"
+#include "origin.h"
 #include "client.h"
 #include "account.h"
 #include "store/store.h"
@@ -57,6 +58,8 @@ int jumio_handle_erase(jumio_req_t *q)
     int hold, rc;
     if (!(user = jumio_user_identify(q->r, q->sc, q->dc)))
         return jumio_user_reject(q->r);
+    if (jumio_origin_cross_site(q->r, q->dc))
+        return jumio_http_fail(q->r, JUMIO_E_CROSS_SITE);
     if (!(claim = jumio_util_random_token(q->r->pool, 16)))
         return jumio_http_fail_msg(q->r, JUMIO_E_INTERNAL, "No random token could be made.");
     hold = jumio_account_hold(&q->c, 4);

@@ -4,6 +4,7 @@
 #include "config.h"
 #include "http.h"
 #include "user.h"
+#include "origin.h"
 #include "client.h"
 #include "store/store.h"
 #include "account.h"
@@ -391,6 +392,8 @@ int jumio_handle_intake(jumio_req_t *q)
     in.dc = q->dc;
     if (!(in.user = jumio_user_identify(q->r, q->sc, q->dc)))
         return jumio_user_reject(q->r);
+    if (jumio_origin_cross_site(q->r, q->dc))
+        return jumio_http_fail(q->r, JUMIO_E_CROSS_SITE);
     jumio_intake_request(&in);
     if ((rc = jumio_intake_body(&in)) != JUMIO_CONTINUE
         || (rc = jumio_intake_callback_url(&in)) != JUMIO_CONTINUE
