@@ -219,7 +219,7 @@ our $FAKE; # this file's fake Jumio (made below, before any test)
 # location.
 sub node {
     my ($db, $name, %o) = @_;
-    return extra_httpd(name => $name, fake => $FAKE->url('/fake'), @{ $db->{httpd} }, %o,
+    return extra_httpd(name => $name, fake => $FAKE->url('/fake'), loglevel => 'debug', @{ $db->{httpd} }, %o,
                        conf => "<Location /jumio/erase>\n    SetHandler jumio-erase\n</Location>\n");
 }
 

@@ -157,6 +157,7 @@ static jumio_conn_t *jumio_conn_take(jumio_ctx_t *c, apr_time_t deadline)
                   "mod_jumio: database driver %s is not supported (DBDriver sqlite3 or mysql)",
                   apr_dbd_name(dbd->driver));
     if (!db->dialect || jumio_conn_setup(c, db, deadline)) {
+        jumio_log(c, APLOG_ERR, 0, "mod_jumio: a new database connection could not be set up");
         jumio_conn_dbd_close(c->s, dbd);
         return NULL;
     }
