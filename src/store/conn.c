@@ -2,7 +2,6 @@
  * given back at its end, set up once (dialect settings, schema, our statements), writes in
  * one transaction, waits bounded by JumioDBTimeout. */
 #include "store/conn.h"
-#include "store/schema.h"
 #include "store/lock.h"
 #include "config.h"
 #include <apr_strings.h>
@@ -10,13 +9,15 @@
 
 static APR_OPTIONAL_FN_TYPE(ap_dbd_open) * jumio_conn_dbd_open;
 static APR_OPTIONAL_FN_TYPE(ap_dbd_close) * jumio_conn_dbd_close;
+static jumio_conn_schema_fn *jumio_conn_schema;
 
 static const jumio_dialect_t *const jumio_conn_dialects[] = { &jumio_dialect_sqlite,
                                                               &jumio_dialect_mysql, NULL };
 
-/* Find mod_dbd's functions; refuse to start without mod_dbd. */
-apr_status_t jumio_conn_init(server_rec *s)
+/* Find mod_dbd's functions and keep the schema step; refuse to start without mod_dbd. */
+apr_status_t jumio_conn_init(server_rec *s, jumio_conn_schema_fn *schema)
 {
+    jumio_conn_schema = schema;
     jumio_conn_dbd_open = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
     jumio_conn_dbd_close = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
     if (!jumio_conn_dbd_open || !jumio_conn_dbd_close) {
@@ -119,7 +120,7 @@ static int jumio_conn_setup(jumio_ctx_t *c, jumio_conn_t *db, apr_time_t deadlin
 {
     int attempt, rv;
     db->dialect->on_connect(c, db->dbd, jumio_config_db_timeout(jumio_config_srv_of(c)));
-    if (jumio_schema_ensure(c, db, deadline))
+    if (jumio_conn_schema(c, db, deadline))
         return -1;
     for (attempt = 1;; attempt++) {
         if (!(rv = jumio_conn_prepare(c, db)))

@@ -39,8 +39,13 @@ typedef struct {
 /* One try of something on a connection: 0 or the status of the call that failed. */
 typedef int jumio_conn_try_fn(jumio_ctx_t *c, jumio_conn_t *db, void *arg);
 
-/* Find mod_dbd's functions; APR_SUCCESS, or APR_EGENERAL (logged) without mod_dbd. */
-apr_status_t jumio_conn_init(server_rec *s);
+/* Makes the schema of a new connection's database current before its statements are
+ * prepared (src/store/schema.c); 0 or -1 (logged). */
+typedef int jumio_conn_schema_fn(jumio_ctx_t *c, jumio_conn_t *db, apr_time_t deadline);
+
+/* Find mod_dbd's functions and keep the schema step of a new connection; APR_SUCCESS, or
+ * APR_EGENERAL (logged) without mod_dbd. */
+apr_status_t jumio_conn_init(server_rec *s, jumio_conn_schema_fn *schema);
 /* Run fn on a connection taken for this call (behind the write gate when gate and the
  * dialect has one), tried again after a short random back-off while the database is busy,
  * until JumioDBTimeout; the connection is given back before returning. 0, JUMIO_CONN_MISSED,

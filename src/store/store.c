@@ -4,13 +4,14 @@
  * differs between drivers in their dialect (src/store/dialect.h). */
 #include "store/store.h"
 #include "store/conn.h"
+#include "store/schema.h"
 #include "store/lock.h"
 #include <apr_strings.h>
 
 /* Find mod_dbd and create the write gate; refuse to start without mod_dbd. */
 apr_status_t jumio_store_init(apr_pool_t *pconf, server_rec *s)
 {
-    if (jumio_conn_init(s) != APR_SUCCESS)
+    if (jumio_conn_init(s, jumio_schema_ensure) != APR_SUCCESS)
         return APR_EGENERAL;
     jumio_lock_init(pconf, s);
     return APR_SUCCESS;
