@@ -21,10 +21,10 @@ static void jumio_account_pause(void)
 }
 
 /* ready(), or 0 without one. */
-static int jumio_account_ready(jumio_ctx_t *c, const char *user, jumio_account_ready_fn *ready,
-                               void *arg)
+static int jumio_account_ready(jumio_ctx_t *c, const char *user, const char *account_id,
+                               jumio_account_ready_fn *ready, void *arg)
 {
-    return ready ? ready(c, user, arg) : 0;
+    return ready ? ready(c, user, account_id, arg) : 0;
 }
 
 /* Take the claim once it is free; what became ready meanwhile wins (the claim is given back).
@@ -32,11 +32,12 @@ static int jumio_account_ready(jumio_ctx_t *c, const char *user, jumio_account_r
 static int jumio_account_try(jumio_ctx_t *c, const char *user, const char *claim, int hold,
                              jumio_account_ready_fn *ready, void *arg)
 {
-    int rc =
-        jumio_store_user_claim(c, user, claim, (apr_int64_t)apr_time_sec(apr_time_now()) + hold);
+    const char *account_id = NULL;
+    int rc = jumio_store_user_claim(c, user, claim,
+                                    (apr_int64_t)apr_time_sec(apr_time_now()) + hold, &account_id);
     if (rc <= 0)
         return rc < 0 ? JUMIO_ACCOUNT_ERROR : -1;
-    rc = jumio_account_ready(c, user, ready, arg);
+    rc = jumio_account_ready(c, user, account_id, ready, arg);
     if (!rc)
         return JUMIO_ACCOUNT_CLAIMED;
     jumio_store_user_unclaim(c, user, claim);
@@ -51,10 +52,10 @@ jumio_account_e jumio_account_claim(jumio_ctx_t *c, const char *user, const char
     const char *holder, *account_id;
     int rc;
     for (;;) {
-        if ((rc = jumio_account_ready(c, user, ready, arg)))
-            return rc < 0 ? JUMIO_ACCOUNT_ERROR : JUMIO_ACCOUNT_READY;
         if (jumio_store_user_state(c, user, &account_id, &holder))
             return JUMIO_ACCOUNT_ERROR;
+        if ((rc = jumio_account_ready(c, user, account_id, ready, arg)))
+            return rc < 0 ? JUMIO_ACCOUNT_ERROR : JUMIO_ACCOUNT_READY;
         if (!holder && (rc = jumio_account_try(c, user, claim, hold, ready, arg)) >= 0)
             return rc;
         if (apr_time_now() >= until) {

@@ -14,9 +14,11 @@ typedef enum {
     JUMIO_ACCOUNT_ERROR    /* the database failed (logged) */
 } jumio_account_e;
 
-/* What a waiter checks before waiting on, and again once it holds the claim: 1 the claim is
- * not needed any more, 0 go on, -1 error. */
-typedef int jumio_account_ready_fn(jumio_ctx_t *c, const char *user, void *arg);
+/* What a waiter checks before waiting on, and again once it holds the claim, given the
+ * user's stored account id as just read (NULL when none): 1 the claim is not needed any more,
+ * 0 go on, -1 error. */
+typedef int jumio_account_ready_fn(jumio_ctx_t *c, const char *user, const char *account_id,
+                                   void *arg);
 
 /* How long a claim taken now may be held (seconds): the Jumio calls made under it. */
 int jumio_account_hold(jumio_ctx_t *c, int calls);

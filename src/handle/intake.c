@@ -122,15 +122,13 @@ static int jumio_intake_user_reference(jumio_intake_t *in)
 
 /* Ready predicate of account creation (jumio_account_ready_fn): another request stored an
  * account other than in->gone, now in in->acct. */
-static int jumio_intake_account_ready(jumio_ctx_t *c, const char *user, void *arg)
+static int jumio_intake_account_ready(jumio_ctx_t *c, const char *user, const char *account_id,
+                                      void *arg)
 {
     jumio_intake_t *in = arg;
-    const char *id, *holder;
-    if (jumio_store_user_state(c, user, &id, &holder))
-        return -1;
-    if (!id || (in->gone && !strcmp(id, in->gone)))
+    if (!account_id || (in->gone && !strcmp(account_id, in->gone)))
         return 0;
-    in->acct.account_id = id;
+    in->acct.account_id = account_id;
     return 1;
 }
 
@@ -184,7 +182,8 @@ static int jumio_intake_answer_reused(jumio_intake_t *in)
 
 /* Ready predicate of a whole intake (jumio_account_ready_fn): the user has a transaction to
  * reuse (in in->reused). */
-static int jumio_intake_reuse_ready(jumio_ctx_t *c, const char *user, void *arg)
+static int jumio_intake_reuse_ready(jumio_ctx_t *c, const char *user, const char *account_id,
+                                    void *arg)
 {
     jumio_intake_t *in = arg;
     int rc = jumio_store_tx_reusable(c, user, in->settings,

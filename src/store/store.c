@@ -106,21 +106,19 @@ static void jumio_store_pair_row(jumio_ctx_t *c, jumio_conn_t *db, apr_dbd_row_t
     pair[1] = jumio_conn_col(c, db, row, 1);
 }
 
-/* Claim the user as `claim` until `until` unless another holds an unexpired claim; 1 claimed,
- * 0 held by another, -1 error. */
-int jumio_store_user_claim(jumio_ctx_t *c, const char *user, const char *claim, apr_int64_t until)
+/* Claim the user as `claim` until `until` unless another holds an unexpired claim; the user's
+ * stored account id in *account_id, read after the claim. 1 claimed, 0 held by another, -1. */
+int jumio_store_user_claim(jumio_ctx_t *c, const char *user, const char *claim, apr_int64_t until,
+                           const char **account_id)
 {
     const char *c_args[2] = { user, jumio_store_now(c) };
     const char *a_args[3] = { user, claim, jumio_store_num(c, until) };
-    const char *s_args[3] = { user, user, c_args[1] };
-    const char *held[2] = { NULL, NULL };
+    const char *holder;
     jumio_conn_step_t steps[2] = { JUMIO_STEP(JUMIO_ST_USER_CLAIM_CLEAR, c_args, NULL),
                                    JUMIO_STEP(JUMIO_ST_USER_CLAIM_ADD, a_args, NULL) };
-    if (jumio_conn_write(c, steps, 2, 1))
+    if (jumio_conn_write(c, steps, 2, 1) || jumio_store_user_state(c, user, account_id, &holder))
         return -1;
-    if (jumio_store_select(c, JUMIO_ST_USER_STATE, 3, s_args, 1, jumio_store_pair_row, held) < 0)
-        return -1;
-    return held[1] && !strcmp(held[1], claim);
+    return holder && !strcmp(holder, claim);
 }
 
 /* Give up a claim of the user; 0 or -1. */

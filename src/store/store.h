@@ -36,8 +36,10 @@ int jumio_store_account_get(jumio_ctx_t *c, const char *user, jumio_acct_t *out)
 int jumio_store_intake(jumio_ctx_t *c, const jumio_tx_t *tx, const jumio_acct_t *acct,
                        int keep_creds, const char *claim);
 /* Claim the user (account creation, erase) as `claim` until `until` (Unix seconds), unless
- * another holds an unexpired claim; 1 claimed, 0 held by another, -1 error. */
-int jumio_store_user_claim(jumio_ctx_t *c, const char *user, const char *claim, apr_int64_t until);
+ * another holds an unexpired claim; the user's stored account id (or NULL) in *account_id, as
+ * read after the claim. 1 claimed, 0 held by another, -1 error. */
+int jumio_store_user_claim(jumio_ctx_t *c, const char *user, const char *claim, apr_int64_t until,
+                           const char **account_id);
 /* Give up a claim of the user; 0 or -1. */
 int jumio_store_user_unclaim(jumio_ctx_t *c, const char *user, const char *claim);
 /* The user's stored account id and unexpired claim (each NULL when none); 0 or -1. */
