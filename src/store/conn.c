@@ -39,24 +39,33 @@ static const jumio_dialect_t *jumio_conn_dialect(const ap_dbd_t *dbd)
     return NULL;
 }
 
-/* 1 when the failure status rv of a call means the database was busy (locked, deadlocked):
- * the read or the whole write is tried again. */
+/* A driver's failure status as the store keeps it: JUMIO_CONN_BUSY when the dialect says the
+ * database was busy, decided now while the driver's error is this call's; else rv. */
+int jumio_conn_status(jumio_conn_t *db, int rv)
+{
+    return rv && rv != JUMIO_CONN_MISSED && db->dialect->is_busy(db->dbd, rv) ? JUMIO_CONN_BUSY
+                                                                              : rv;
+}
+
+/* 1 when a kept status means the database was busy (locked, deadlocked): the read or the
+ * whole write is tried again. */
 int jumio_conn_busy(jumio_conn_t *db, int rv)
 {
-    return rv && rv != JUMIO_CONN_MISSED && db->dialect->is_busy(db->dbd, rv);
+    return rv == JUMIO_CONN_BUSY;
 }
 
 /* Log a failed call (what: its SQL or statement number): at debug level when busy (it will be
- * tried again), else as an error; rv. */
+ * tried again), else as an error; the status kept (jumio_conn_status). */
 int jumio_conn_failed(jumio_ctx_t *c, jumio_conn_t *db, int rv, const char *what)
 {
-    jumio_log(c, jumio_conn_busy(db, rv) ? APLOG_DEBUG : APLOG_ERR, 0,
+    int st = jumio_conn_status(db, rv);
+    jumio_log(c, jumio_conn_busy(db, st) ? APLOG_DEBUG : APLOG_ERR, 0,
               "mod_jumio: %.60s failed (%d): %s", what, rv,
               apr_dbd_error(db->dbd->driver, db->dbd->handle, rv));
-    return rv;
+    return st;
 }
 
-/* Run plain SQL (transaction control, schema); 0 or the driver's status (logged). */
+/* Run plain SQL (transaction control, schema); 0 or the failure status kept by jumio_conn_status (logged). */
 int jumio_conn_query(jumio_ctx_t *c, jumio_conn_t *db, const char *sql)
 {
     int n, rv = apr_dbd_query(db->dbd->driver, db->dbd->handle, &n, sql);
@@ -104,12 +113,8 @@ static int jumio_conn_prepare(jumio_ctx_t *c, jumio_conn_t *db)
     for (i = 0; i < JUMIO_ST_COUNT; i++) {
         rv = apr_dbd_prepare(db->dbd->driver, db->dbd->pool, db->dbd->handle,
                              jumio_statement_sql(db->dialect, i), NULL, &db->st[i]);
-        if (rv) {
-            jumio_log(c, jumio_conn_busy(db, rv) ? APLOG_DEBUG : APLOG_ERR, 0,
-                      "mod_jumio: preparing statement %d failed: %s", i,
-                      apr_dbd_error(db->dbd->driver, db->dbd->handle, rv));
-            return rv;
-        }
+        if (rv)
+            return jumio_conn_failed(c, db, rv, apr_psprintf(c->pool, "preparing statement %d", i));
     }
     return 0;
 }
@@ -240,7 +245,7 @@ typedef struct {
 } jumio_conn_select_t;
 
 /* One try of a select (jumio_conn_try_fn): the first `max` rows go to fn, the rest are
- * drained; 0 or the driver's status (logged). */
+ * drained; 0 or the failure status kept by jumio_conn_status (logged). */
 static int jumio_conn_select_try(jumio_ctx_t *c, jumio_conn_t *db, void *arg)
 {
     jumio_conn_select_t *q = arg;
@@ -253,7 +258,7 @@ static int jumio_conn_select_try(jumio_ctx_t *c, jumio_conn_t *db, void *arg)
         jumio_log(c, APLOG_DEBUG, 0, "mod_jumio: %s failed (%d): %s", q->sql, rv,
                   apr_dbd_error(db->dbd->driver, db->dbd->handle, rv));
     if (rv)
-        return q->quiet ? rv
+        return q->quiet ? jumio_conn_status(db, rv)
                         : jumio_conn_failed(
                             c, db, rv, q->sql ? q->sql : apr_psprintf(c->pool, "select %d", q->st));
     for (q->rows = 0; apr_dbd_get_row(db->dbd->driver, c->pool, res, &row, -1) != -1;)
@@ -271,7 +276,7 @@ int jumio_conn_select(jumio_ctx_t *c, jumio_st_e st, const char *sql, int nargs,
 }
 
 /* One try of an ad-hoc select on a connection (first `max` rows to fn; a failure logged at
- * debug level only); 0 or the driver's status. */
+ * debug level only); 0 or the failure status kept by jumio_conn_status. */
 int jumio_conn_select_sql(jumio_ctx_t *c, jumio_conn_t *db, const char *sql, int max,
                           jumio_conn_row_fn *fn, void *out)
 {

@@ -14,8 +14,10 @@ typedef struct {
     apr_dbd_prepared_t *st[JUMIO_ST_COUNT];
 } jumio_conn_t;
 
-/* A failure status of our own: a step that had to touch a row touched none (rolled back). */
+/* Failure statuses of our own: a step that had to touch a row touched none (rolled back);
+ * the database was busy (locked, deadlocked: try again). */
 #define JUMIO_CONN_MISSED (-20000)
+#define JUMIO_CONN_BUSY   (-20001)
 
 /* One statement of a write: prepared statement st with its arguments, or plain SQL (schema). */
 typedef struct {
@@ -51,11 +53,15 @@ apr_status_t jumio_conn_init(server_rec *s, jumio_conn_schema_fn *schema);
  * until JumioDBTimeout; the connection is given back before returning. 0, JUMIO_CONN_MISSED,
  * or -1 (logged). */
 int jumio_conn_run(jumio_ctx_t *c, jumio_conn_try_fn *fn, void *arg, int gate);
-/* 1 when the failure status rv means the database was busy (locked, deadlocked). */
+/* A driver's failure status rv as the store keeps it: JUMIO_CONN_BUSY when the database was
+ * busy. Called at once, while the driver's last error is still this call's (SQLite says
+ * "locked" in its message only until the next call, a ROLLBACK say). */
+int jumio_conn_status(jumio_conn_t *db, int rv);
+/* 1 when a kept status (jumio_conn_status) means the database was busy. */
 int jumio_conn_busy(jumio_conn_t *db, int rv);
 /* Log a failed call (at debug level when busy: it is tried again); rv. */
 int jumio_conn_failed(jumio_ctx_t *c, jumio_conn_t *db, int rv, const char *what);
-/* Run plain SQL; 0 or the driver's status (logged). */
+/* Run plain SQL; 0 or the failure status kept by jumio_conn_status (logged). */
 int jumio_conn_query(jumio_ctx_t *c, jumio_conn_t *db, const char *sql);
 /* One try of a write: every step, in one transaction when tx; 0 or the failing status. */
 int jumio_conn_attempt(jumio_ctx_t *c, jumio_conn_t *db, const jumio_conn_step_t *steps, int n,
@@ -71,7 +77,7 @@ typedef void jumio_conn_row_fn(jumio_ctx_t *c, jumio_conn_t *db, apr_dbd_row_t *
 int jumio_conn_select(jumio_ctx_t *c, jumio_st_e st, const char *sql, int nargs, const char **args,
                       int max, jumio_conn_row_fn *fn, void *out);
 /* One try of an ad-hoc select on a connection (for the schema, before our statements are
- * prepared; a failure is logged at debug level only); 0 or the driver's status. */
+ * prepared; a failure is logged at debug level only); 0 or the failure status kept by jumio_conn_status. */
 int jumio_conn_select_sql(jumio_ctx_t *c, jumio_conn_t *db, const char *sql, int max,
                           jumio_conn_row_fn *fn, void *out);
 /* Column n of a row copied into c->pool (NULL for SQL NULL). */

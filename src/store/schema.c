@@ -106,7 +106,7 @@ static int jumio_schema_upgrade(jumio_ctx_t *c, jumio_conn_t *db, int from)
     if (!from)
         jumio_conn_select_sql(c, db, d->has_v1, 1, jumio_schema_seen, &had_v1);
     if (d->before_schema && (rv = d->before_schema(c, db->dbd)))
-        return rv;
+        return jumio_conn_status(db, rv);
     if (d->unbounded)
         jumio_conn_query(c, db, d->unbounded);
     for (v = from + 1; !rv && v <= JUMIO_SCHEMA_VERSION; v++)
