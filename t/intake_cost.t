@@ -9,7 +9,7 @@ use lib 't/lib';
 use JumioTest;
 use JumioTest::Kit;
 
-plan tests => 10, need_module('mod_perl.c');
+plan tests => 11, need_module('mod_perl.c');
 
 # An intake of $user at $path; (response, its JSON or {}).
 sub take {
@@ -156,6 +156,23 @@ subtest 'the quota is counted in the database: two nodes share it' => sub {
     is_error(JumioTest::intake(user => $u, path => '/jumio/intake-limit', base => $n[0]->base),
              429, 'too_many_requests', 'node 1 again');
     $_->stop for @n;
+};
+
+subtest "another request holding the user's claim past the wait: 503, nothing sent or stored" => sub {
+    my $u = new_user('held');
+    # a claim of another (live) request: held for a minute
+    JumioTest::db_connect()->do('INSERT INTO jumio_account_claims (user_id, claim, claim_until) '
+                                . 'VALUES (?, ?, ?)', undef, $u, 'other-request', time + 60);
+    my $before = account_calls();
+    my $t0 = time;
+    my ($res) = take($u, '/jumio/intake');
+    my $took = time - $t0;
+    is_error($res, 503, 'unavailable', 'intake of a new user while the claim is held');
+    cmp_ok($took, '<=', 3 * 3 + 5 + 3, 'waited no longer than a claim may be held (+3 s)');
+    is(calls_since($before), 0, 'nothing sent to Jumio');
+    is(tx_count($u), 0, 'nothing stored');
+    is(count_rows('SELECT claim FROM jumio_account_claims WHERE user_id = ?', $u), 1,
+       "the other request's claim is left alone");
 };
 
 subtest 'configuration: JumioIntakeLimit and JumioIntakeReuse values' => sub {
