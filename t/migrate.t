@@ -1,9 +1,9 @@
 # Schema versions and the migration from version 1 (the schema before jumio_schema existed) to
-# version 2: a version-1 database (t/fixtures/schema-v1.sqlite.sql / schema-v1.mysql.sql, made
+# the current version (3): a version-1 database (t/fixtures/schema-v1.sqlite.sql / schema-v1.mysql.sql, made
 # by t/fixtures/make-v1 with the module of that time) is upgraded on the first database use,
 # once, under the lock of the jumio_schema row, even when several nodes start together; every
 # row stays intact, jumio_account_ids holds every (user, account) pair, on MariaDB the id
-# columns become VARBINARY (byte-exact user ids).  A fresh database is created at version 2; a
+# columns become VARBINARY (byte-exact user ids).  A fresh database is created at the current version (3); a
 # database newer than the module is refused (503 unavailable).
 # SQLite always; the MariaDB cases in the MariaDB pass (-defines JUMIO_MYSQL) when the test
 # server's MariaDB directory is known (JUMIO_TEST_MARIADB_DIR: a database per case, made as
@@ -26,8 +26,9 @@ my $WORK     = Apache::Test::vars('t_logs') . '/migrate';
 my $MDB_DIR  = $ENV{JUMIO_TEST_MARIADB_DIR};
 my @KINDS    = ('sqlite', (JumioTest::db_is_mysql() && $MDB_DIR ? 'mysql' : ()));
 my %KEY = (jumio_accounts => 'user_id', jumio_transactions => 'workflow_id', jumio_callbacks => 'id');
-my $UPGRADED = qr/database schema upgraded from version 1 to 2/;
-my $CREATED  = qr/database schema created at version 2/;
+my $VERSION  = 3;    # the schema version of this module
+my $UPGRADED = qr/database schema upgraded from version 1 to $VERSION/;
+my $CREATED  = qr/database schema created at version $VERSION/;
 my $NEWER    = qr/schema version 99 is newer than this module supports/;
 
 # The fixture's transactions by role, and every (user, account) pair it holds (of
@@ -262,7 +263,7 @@ $ENV{JUMIO_FAKE_DIR} = $FAKE->fake_dir;
 for my $kind (@KINDS) {
     my $upgraded_db;
 
-    subtest "$kind: a version-1 database is upgraded to version 2 on the first request" => sub {
+    subtest "$kind: a version-1 database is upgraded to version 3 on the first request" => sub {
         my $db = v1_db($kind, "$kind-up");
         my $before = snapshot($db);
         is(scalar keys %{ $before->{jumio_transactions} }, 7, 'fixture loaded: 7 transactions');
@@ -279,13 +280,19 @@ for my $kind (@KINDS) {
         my $d = poll_answer($bob, 'first request: poll of the PROCESSED fixture transaction');
         is_deeply([@{ $d || {} }{qw(done status decision)}], [JSON::PP::true(), 'PROCESSED', 'PASSED'],
                   'it answers its stored decision');
-        is_deeply(schema_rows($db), [{ id => 1, version => 2 }], 'jumio_schema: one row, version 2');
+        is_deeply(schema_rows($db), [{ id => 1, version => $VERSION }], 'jumio_schema: one row, version 3');
         rows_intact($db, $before, 'after the upgrade');
         is_deeply(account_pairs($db, all => 1), \@PAIRS,
                   'jumio_account_ids: every (user, account) of jumio_accounts and jumio_transactions');
         ok(has_table($db, 'jumio_account_claims'), 'jumio_account_claims exists');
+        ok(has_table($db, 'jumio_notifications'), 'jumio_notifications exists (version 3)');
+        my %final = map { ($_->{workflow_id} => $_->{final_at}) }
+            db_select($db, 'SELECT workflow_id, final_at, updated_at FROM jumio_transactions');
+        is($final{ $FIX{bob_processed} }, $before->{jumio_transactions}{ $FIX{bob_processed} }{updated_at},
+           'version 3: a PROCESSED transaction with details is final since its last update');
+        is($final{ $FIX{alice_initiated} }, 0, 'version 3: an INITIATED one is not final');
         my @up = log_lines($UPGRADED, $h);
-        is(scalar @up, 1, 'one "upgraded from version 1 to 2" line') or diag(join "\n", @up);
+        is(scalar @up, 1, 'one "upgraded from version 1 to 3" line') or diag(join "\n", @up);
         like($up[0] // '', qr/\[[\w.]*:notice\]/, 'logged at notice level');
         is(scalar(log_lines($CREATED, $h)), 0, 'no "created" line');
         if ($kind eq 'mysql') {
@@ -346,9 +353,9 @@ for my $kind (@KINDS) {
         seed_fake(snapshot($db));
         my $h = node($db, "mig-$kind-bg", background => 1);
         # the row appears (version 0) before the migration under its lock is done
-        ok(wait_until(15, sub { grep { $_->{version} == 2 } @{ schema_rows($db) } }),
-           'jumio_schema made and at version 2 without any request');
-        is_deeply(schema_rows($db), [{ id => 1, version => 2 }], 'version 2');
+        ok(wait_until(15, sub { grep { $_->{version} == $VERSION } @{ schema_rows($db) } }),
+           'jumio_schema made and at version 3 without any request');
+        is_deeply(schema_rows($db), [{ id => 1, version => $VERSION }], 'version 3');
         ok(wait_until(5, sub { scalar log_lines($UPGRADED, $h) }), '"upgraded" line logged');
         is(scalar(log_lines($UPGRADED, $h)), 1, 'exactly once');
         is_deeply(account_pairs($db), \@PAIRS, 'jumio_account_ids filled');
@@ -386,7 +393,7 @@ for my $kind (@KINDS) {
         my @up = log_lines($UPGRADED, @nodes);
         is(scalar @up, 1, 'exactly one "upgraded" line across the three error logs') or diag(join "\n", @up);
         is(scalar(log_lines($CREATED, @nodes)), 0, 'no "created" line');
-        is_deeply(schema_rows($db), [{ id => 1, version => 2 }], 'version 2');
+        is_deeply(schema_rows($db), [{ id => 1, version => $VERSION }], 'version 3');
         rows_intact($db, $before, 'three nodes');
         is_deeply(account_pairs($db), \@PAIRS, "jumio_account_ids: the fixture users' pairs");
         is(count_rows($nodes[0], 'SELECT user_id FROM jumio_accounts WHERE user_id LIKE ?', "mig-multi-$RUN-$kind-%"),
@@ -395,16 +402,16 @@ for my $kind (@KINDS) {
         $_->stop for @nodes;
     };
 
-    subtest "$kind: a fresh database is created at version 2" => sub {
+    subtest "$kind: a fresh database is created at version 3" => sub {
         my $db = new_db($kind, "$kind-fresh");
         fake_reset();
         my $h = node($db, "mig-$kind-fresh");
         is_error(poll(uuid_v4(), user => 'fresh-user', base => $h->base), 404, 'not_found',
                  'first request: poll of an unknown reference');
-        is_deeply(schema_rows($db), [{ id => 1, version => 2 }], 'jumio_schema: one row, version 2');
+        is_deeply(schema_rows($db), [{ id => 1, version => $VERSION }], 'jumio_schema: one row, version 3');
         ok(has_table($db, $_), "$_ exists") for qw(jumio_accounts jumio_transactions jumio_callbacks
                                                     jumio_account_ids jumio_account_claims);
-        is(scalar(log_lines($CREATED, $h)), 1, 'one "created at version 2" line');
+        is(scalar(log_lines($CREATED, $h)), 1, 'one "created at version 3" line');
         is(scalar(log_lines($UPGRADED, $h)), 0, 'no "upgraded" line');
         if ($kind eq 'mysql') {
             is_deeply(id_column_types($db), { map { ($_ => 'varbinary') } @ID_COLUMNS },

@@ -9,7 +9,7 @@
 #include <mod_dbd.h>
 
 /* The schema version this module writes and reads (docs/DESIGN.md "Storage"). */
-#define JUMIO_SCHEMA_VERSION 2
+#define JUMIO_SCHEMA_VERSION 3
 
 typedef struct {
     const char *name; /* apr_dbd_name() of the driver */

@@ -50,6 +50,29 @@ static const char *const jumio_mysql_v2[] = {
     NULL
 };
 
+/* Version 3: when a transaction became final, its retention state, and the outbox of signed
+ * result notifications (see sqlite.c). */
+static const char *const jumio_mysql_v3[] = {
+    "ALTER TABLE jumio_transactions ADD COLUMN final_at BIGINT NOT NULL DEFAULT 0",
+    "ALTER TABLE jumio_transactions ADD COLUMN purged_at BIGINT NOT NULL DEFAULT 0",
+    "ALTER TABLE jumio_transactions ADD COLUMN deleted_at BIGINT NOT NULL DEFAULT 0",
+    "ALTER TABLE jumio_transactions ADD COLUMN retention_next_at BIGINT NOT NULL DEFAULT 0",
+    "ALTER TABLE jumio_transactions ADD COLUMN retention_attempts INT NOT NULL DEFAULT 0",
+    "UPDATE jumio_transactions SET final_at = updated_at WHERE status_rank = 2 "
+    "AND (details IS NOT NULL OR status <> 'PROCESSED') AND final_at = 0",
+    "CREATE INDEX jumio_transactions_final ON jumio_transactions (final_at)",
+    "CREATE TABLE IF NOT EXISTS jumio_notifications (id VARBINARY(64) PRIMARY KEY, "
+    "workflow_id VARBINARY(64) NOT NULL, user_id VARBINARY(255) NOT NULL, body MEDIUMTEXT NOT "
+    "NULL, "
+    "state VARCHAR(10) NOT NULL, attempts INT NOT NULL DEFAULT 0, "
+    "next_at BIGINT NOT NULL DEFAULT 0, claim_by VARBINARY(64) NULL, "
+    "claim_until BIGINT NOT NULL DEFAULT 0, last_status INT NOT NULL DEFAULT 0, "
+    "created_at BIGINT NOT NULL, done_at BIGINT NOT NULL DEFAULT 0, "
+    "INDEX jumio_notifications_due (state, next_at), "
+    "INDEX jumio_notifications_user (user_id)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+    NULL
+};
+
 /* Set a session variable to JumioDBTimeout seconds; a server without it is only logged at
  * debug level when optional. */
 static void jumio_mysql_set(jumio_ctx_t *c, ap_dbd_t *dbd, const char *var, int timeout,
@@ -88,7 +111,7 @@ static int jumio_mysql_done(ap_dbd_t *dbd, int rv)
 
 const jumio_dialect_t jumio_dialect_mysql = {
     .name = "mysql",
-    .migrations = { NULL, jumio_mysql_v1, jumio_mysql_v2 },
+    .migrations = { NULL, jumio_mysql_v1, jumio_mysql_v2, jumio_mysql_v3 },
     .ddl_in_tx = 0, /* DDL commits implicitly in MySQL */
     .schema_table = "CREATE TABLE IF NOT EXISTS jumio_schema (id INT PRIMARY KEY, "
                     "version INT NOT NULL, locked_by VARBINARY(64), "

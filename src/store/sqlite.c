@@ -47,6 +47,30 @@ static const char *const jumio_sqlite_v2[] = {
     NULL
 };
 
+/* Version 3: when a transaction became final (PROCESSED with its details, or expired: the
+ * age of a result for `Require jumio-verified`, the start of its retention), its retention
+ * state (purged locally, deleted at Jumio, the next try), and the outbox of signed result
+ * notifications. */
+static const char *const jumio_sqlite_v3[] = {
+    "ALTER TABLE jumio_transactions ADD COLUMN final_at BIGINT NOT NULL DEFAULT 0",
+    "ALTER TABLE jumio_transactions ADD COLUMN purged_at BIGINT NOT NULL DEFAULT 0",
+    "ALTER TABLE jumio_transactions ADD COLUMN deleted_at BIGINT NOT NULL DEFAULT 0",
+    "ALTER TABLE jumio_transactions ADD COLUMN retention_next_at BIGINT NOT NULL DEFAULT 0",
+    "ALTER TABLE jumio_transactions ADD COLUMN retention_attempts INTEGER NOT NULL DEFAULT 0",
+    "UPDATE jumio_transactions SET final_at = updated_at WHERE status_rank = 2 "
+    "AND (details IS NOT NULL OR status <> 'PROCESSED')",
+    "CREATE INDEX IF NOT EXISTS jumio_transactions_final ON jumio_transactions (final_at)",
+    "CREATE TABLE IF NOT EXISTS jumio_notifications (id VARCHAR(64) PRIMARY KEY, "
+    "workflow_id VARCHAR(64) NOT NULL, user_id VARCHAR(255) NOT NULL, body TEXT NOT NULL, "
+    "state VARCHAR(10) NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, "
+    "next_at BIGINT NOT NULL DEFAULT 0, claim_by VARCHAR(64), "
+    "claim_until BIGINT NOT NULL DEFAULT 0, last_status INTEGER NOT NULL DEFAULT 0, "
+    "created_at BIGINT NOT NULL, done_at BIGINT NOT NULL DEFAULT 0)",
+    "CREATE INDEX IF NOT EXISTS jumio_notifications_due ON jumio_notifications (state, next_at)",
+    "CREATE INDEX IF NOT EXISTS jumio_notifications_user ON jumio_notifications (user_id)",
+    NULL
+};
+
 /* SQLITE_BUSY (5), SQLITE_LOCKED (6), SQLITE_SCHEMA (17), or the same said in the message of a
  * generic SQLITE_ERROR: "database is locked" (a select the driver gave up after its own busy
  * retries, a statement that could not read the schema), "database schema has changed" (another
@@ -101,7 +125,7 @@ static void jumio_sqlite_connect(jumio_ctx_t *c, ap_dbd_t *dbd, int timeout)
 
 const jumio_dialect_t jumio_dialect_sqlite = {
     .name = "sqlite3",
-    .migrations = { NULL, jumio_sqlite_v1, jumio_sqlite_v2 },
+    .migrations = { NULL, jumio_sqlite_v1, jumio_sqlite_v2, jumio_sqlite_v3 },
     /* a whole step in one transaction, so that no other connection prepares its statements
      * on a half-made schema and a step is never half done */
     .ddl_in_tx = 1,

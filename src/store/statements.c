@@ -17,8 +17,11 @@ static const char *const jumio_statement_text[JUMIO_ST_COUNT] = {
         "SELECT %s, account_id, user_id, %d, %s, %s, %s, 'INITIATED', 0, %s, 0, %lld, %lld, %lld, "
         "%s, %lld FROM jumio_account_ids WHERE user_id = %s AND account_id = %s",
     [JUMIO_ST_TX_GET] = "SELECT " JUMIO_TX_COLS " FROM jumio_transactions WHERE workflow_id = %s",
+    /* an expiry makes the transaction final; PROCESSED is final once its details are stored */
     [JUMIO_ST_TX_STATUS] =
-        "UPDATE jumio_transactions SET status = %s, status_rank = %d, updated_at = %lld "
+        "UPDATE jumio_transactions SET status = %s, status_rank = %d, updated_at = %lld, "
+        "final_at = CASE WHEN %s IN ('SESSION_EXPIRED', 'TOKEN_EXPIRED') THEN %lld ELSE final_at "
+        "END "
         "WHERE workflow_id = %s AND status_rank < %d",
     /* always changes the row (the counter), so that a callback conflicts with an erase of the
      * transaction on every engine, a Galera cluster included */
@@ -28,7 +31,7 @@ static const char *const jumio_statement_text[JUMIO_ST_COUNT] = {
         "INSERT INTO jumio_callbacks (received_at, remote_addr, workflow_id, status, body) "
         "VALUES (%lld, %s, %s, %s, %s)",
     [JUMIO_ST_DETAILS] = "UPDATE jumio_transactions SET details = %s, summary = %s, decision = %s, "
-                         "updated_at = %lld "
+                         "updated_at = %lld, final_at = %lld "
                          "WHERE workflow_id = %s AND details IS NULL",
     [JUMIO_ST_CLAIM] =
         "UPDATE jumio_transactions SET status_checks = status_checks + 1, next_check_at = %lld "

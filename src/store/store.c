@@ -237,8 +237,10 @@ static void jumio_store_status_args(jumio_ctx_t *c, const char *wf, const char *
     args[0] = status;
     args[1] = rank;
     args[2] = jumio_store_now(c);
-    args[3] = wf;
-    args[4] = rank;
+    args[3] = status;
+    args[4] = args[2];
+    args[5] = wf;
+    args[6] = rank;
 }
 
 /* Log a callback of a stored transaction and move its status forward, in one DB transaction
@@ -249,7 +251,7 @@ int jumio_store_callback(jumio_ctx_t *c, const jumio_callback_t *cb, const char 
 {
     const char *t_args[1] = { cb->workflow_id };
     const char *c_args[5] = { jumio_store_now(c), remote, cb->workflow_id, cb->status, body };
-    const char *s_args[5];
+    const char *s_args[7];
     jumio_conn_step_t steps[3] = { JUMIO_STEP_NEED(JUMIO_ST_CB_TOUCH, t_args),
                                    JUMIO_STEP(JUMIO_ST_CB_INSERT, c_args, NULL),
                                    JUMIO_STEP(JUMIO_ST_TX_STATUS, s_args, NULL) };
@@ -262,17 +264,18 @@ int jumio_store_callback(jumio_ctx_t *c, const jumio_callback_t *cb, const char 
 /* Move a transaction's status forward (Status API answer); 0 or -1. */
 int jumio_store_status(jumio_ctx_t *c, const char *workflow_id, const char *status)
 {
-    const char *args[5];
+    const char *args[7];
     jumio_store_status_args(c, workflow_id, status, args);
-    return jumio_store_exec(c, JUMIO_ST_TX_STATUS, NULL, 5, args);
+    return jumio_store_exec(c, JUMIO_ST_TX_STATUS, NULL, 7, args);
 }
 
 /* Store details and decision once (first writer wins); 0 or -1. */
 int jumio_store_details(jumio_ctx_t *c, const char *workflow_id, const char *details,
                         const char *summary, const char *decision)
 {
-    const char *args[5] = { details, summary, decision, jumio_store_now(c), workflow_id };
-    return jumio_store_exec(c, JUMIO_ST_DETAILS, NULL, 5, args);
+    const char *now = jumio_store_now(c);
+    const char *args[6] = { details, summary, decision, now, now, workflow_id };
+    return jumio_store_exec(c, JUMIO_ST_DETAILS, NULL, 6, args);
 }
 
 /* Claim status check number done+1 of a transaction and set when the next one is due;
