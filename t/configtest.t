@@ -143,6 +143,11 @@ for my $case (@bad) {
     system("openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out $DIR/k.pem 2>/dev/null"
            . " && openssl pkey -in $DIR/k.pem -pubout -out $DIR/idp-public.pem") == 0 or die 'openssl';
     spew("$DIR/portal.htpasswd", "alice:x\n");
+    # the callback address list it includes (t/callback_ips.t checks the lists)
+    for my $dc (qw(us eu sg)) {
+        spew("$DIR/jumio-callback-$dc.conf",
+             do { local (@ARGV, $/) = ("$T/../conf/jumio-callback-$dc.conf"); <> });
+    }
     $example =~ s{/etc/apache2/jumio/}{$DIR/}g;
     $example =~ s{/var/lib/apache2/jumio/}{$DIR/}g;
     local $ENV{JUMIO_CLIENT_ID} = 'example-client';
