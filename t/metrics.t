@@ -13,7 +13,7 @@ use JumioTest;
 use JumioTest::Kit;
 use Time::HiRes ();
 
-plan tests => 9, need_module('mod_perl.c');
+plan tests => 10, need_module('mod_perl.c');
 
 my $MODULES = '/usr/lib/apache2/modules';
 my $UNIQUE = -e "$MODULES/mod_unique_id.so";
@@ -434,4 +434,16 @@ subtest 'no secret in the error log at LogLevel jumio:debug' => sub {
     unlike($log, qr/Bearer /, 'no Authorization header');
     unlike($log, qr/jumio_token=/, 'no callback URL with its token');
     unlike($log, qr/mlimit-|mreuse-|metrics-\S+-\d|mfault-|mbusy-/, 'no user id');
+};
+
+subtest 'graceful restart: the figures are kept (the segment lives in the process pool)' => sub {
+    my $a = scrape($pre, 'before graceful');
+    ok($pre->graceful, 'graceful restart done');
+    my $b = scrape($pre, 'after graceful');
+    my $st = series_key('jumio_requests_total', { handler => 'status', code => '2xx' });
+    is($b->{$st}, $a->{$st} + 1, 'status requests: one more');
+    my @lost = grep { !/\Ajumio_(?:up|database_up|upstream_up|transactions|transactions_pending|details_pending|callbacks|accounts|notifications_pending)\z/
+                      && ($b->{$_} // 0) < $a->{$_} } keys %$a;
+    is_deeply(\@lost, [], 'no figure went down');
+    ok(val($b, 'jumio_intakes_total', result => 'created') >= 9, 'intakes of the mix still counted');
 };
