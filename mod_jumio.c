@@ -10,6 +10,7 @@
 #include "http.h"
 #include "origin.h"
 #include "handle/handle.h"
+#include "metrics.h"
 #include <http_request.h>
 #include <http_core.h>
 #include <http_main.h>
@@ -102,7 +103,7 @@ static const struct {
 /* Route the request to the handler named by SetHandler after the method check (HEAD is not
  * GET here: every answer has a body worth reading); CORS preflights and answer headers of the
  * handlers that take them. */
-static int jumio_handler(request_rec *r)
+static int jumio_handler_route(request_rec *r)
 {
     jumio_req_t q;
     apr_size_t i;
@@ -127,6 +128,15 @@ static int jumio_handler(request_rec *r)
     return DECLINED;
 }
 
+/* The handler: jumio_handler_route, each answer counted (src/metrics.c). */
+static int jumio_handler(request_rec *r)
+{
+    int rc = jumio_handler_route(r);
+    if (rc != DECLINED)
+        jumio_metric_request(r->handler, rc == OK ? r->status : rc);
+    return rc;
+}
+
 /* Process-wide initialisation once the configuration is read. */
 static int jumio_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
@@ -137,6 +147,8 @@ static int jumio_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
     if (jumio_store_init(pconf, s) != APR_SUCCESS)
         return HTTP_INTERNAL_SERVER_ERROR;
     if (jumio_watchdog_init(pconf, s) != APR_SUCCESS)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    if (jumio_metrics_init(pconf, s) != APR_SUCCESS)
         return HTTP_INTERNAL_SERVER_ERROR;
     return OK;
 }

@@ -3,6 +3,7 @@
 #include "client.h"
 #include "proc.h"
 #include "http.h"
+#include "metrics.h"
 #include "core/core.h"
 #include <apr_strings.h>
 #include <apr_lib.h>
@@ -22,6 +23,7 @@ typedef struct {
     const char *method, *url, *auth_header, *content_type, *user, *password;
     const char *body;
     apr_size_t body_len;
+    jumio_call_e call; /* the service, for the metrics and the log line */
 } jumio_client_req_t;
 
 /* Undo curl_global_init when the configuration pool goes. */
@@ -178,6 +180,33 @@ static struct curl_slist *jumio_client_headers(jumio_ctx_t *c, const jumio_clien
     return l;
 }
 
+/* The request's UNIQUE_ID (mod_unique_id) when it is one (letters, digits, @ - _), else NULL. */
+static const char *jumio_client_unique_id(jumio_ctx_t *c)
+{
+    const char *id = c->r ? apr_table_get(c->r->subprocess_env, "UNIQUE_ID") : NULL;
+    apr_size_t i;
+    for (i = 0; id && id[i]; i++)
+        if (i >= 64 || !(apr_isalnum(id[i]) || id[i] == '@' || id[i] == '-' || id[i] == '_'))
+            return NULL;
+    return id && *id ? id : NULL;
+}
+
+/* Count an exchange (src/metrics.c) and log its line at info: service, HTTP status ("-" when
+ * none), milliseconds, the request's UNIQUE_ID; never a URL, header or body. */
+static void jumio_client_note(jumio_ctx_t *c, const jumio_client_req_t *q, CURLcode rc, long status,
+                              apr_time_t start)
+{
+    apr_interval_time_t took = apr_time_now() - start;
+    const char *uid = jumio_client_unique_id(c);
+    jumio_metric_call(
+        q->call, jumio_metric_outcome(rc == CURLE_OK ? status : 0, rc == CURLE_OPERATION_TIMEDOUT),
+        took);
+    jumio_log(
+        c, APLOG_INFO, 0, "mod_jumio: Jumio call service=%s status=%s ms=%" APR_INT64_T_FMT "%s%s",
+        jumio_metric_call_name(q->call), rc == CURLE_OK && status ? apr_ltoa(c->pool, status) : "-",
+        (apr_int64_t)apr_time_as_msec(took), uid ? " unique_id=" : "", uid ? uid : "");
+}
+
 /* Perform one HTTP exchange; fills status and body. CURLE_OK or the curl error (logged). */
 static CURLcode jumio_client_perform(jumio_ctx_t *c, const jumio_client_req_t *q, long *status,
                                      jumio_client_sink_t *k)
@@ -185,6 +214,7 @@ static CURLcode jumio_client_perform(jumio_ctx_t *c, const jumio_client_req_t *q
     struct curl_slist *hdrs = jumio_client_headers(c, q);
     CURL *h = jumio_client_handle_get();
     CURLcode rc = CURLE_OUT_OF_MEMORY;
+    apr_time_t start = apr_time_now();
     memset(k, 0, sizeof(*k));
     k->pool = c->pool;
     *status = 0;
@@ -195,15 +225,29 @@ static CURLcode jumio_client_perform(jumio_ctx_t *c, const jumio_client_req_t *q
     if (rc != CURLE_OK)
         jumio_log(c, APLOG_ERR, 0, "mod_jumio: %s %s failed: %s%s", q->method, q->url,
                   curl_easy_strerror(rc), k->overflow ? " (answer too large)" : "");
+    jumio_client_note(c, q, rc, *status, start);
     if (h)
         jumio_client_handle_put(h);
     curl_slist_free_all(hdrs);
     return rc;
 }
 
-/* Fetch a new OAuth2 token into the cache (the caller holds the token mutex). */
+static jumio_up_e jumio_client_token_get(jumio_ctx_t *c, jumio_srv_cfg_t *sc,
+                                         jumio_token_cache_t *tc, const char **retry_after);
+
+/* Fetch a new OAuth2 token into the cache (the caller holds the token mutex), counted in
+ * jumio_token_fetches_total. */
 static jumio_up_e jumio_client_token_fetch(jumio_ctx_t *c, jumio_srv_cfg_t *sc,
                                            jumio_token_cache_t *tc, const char **retry_after)
+{
+    jumio_up_e up = jumio_client_token_get(c, sc, tc, retry_after);
+    jumio_metric_inc(up == JUMIO_UP_OK ? JUMIO_M_TOKEN_FETCH_OK : JUMIO_M_TOKEN_FETCH_FAILED);
+    return up;
+}
+
+/* Ask Jumio for a new OAuth2 token and put it into the cache. */
+static jumio_up_e jumio_client_token_get(jumio_ctx_t *c, jumio_srv_cfg_t *sc,
+                                         jumio_token_cache_t *tc, const char **retry_after)
 {
     jumio_client_req_t q = { "POST",
                              NULL,
@@ -212,7 +256,8 @@ static jumio_up_e jumio_client_token_fetch(jumio_ctx_t *c, jumio_srv_cfg_t *sc,
                              sc->client_id,
                              sc->client_secret,
                              "grant_type=client_credentials",
-                             29 };
+                             29,
+                             JUMIO_CALL_TOKEN };
     jumio_client_sink_t k;
     json_t *ans, *tok, *exp;
     long status;
@@ -245,6 +290,9 @@ static jumio_up_e jumio_client_token_fetch(jumio_ctx_t *c, jumio_srv_cfg_t *sc,
     tc->token = strdup(json_string_value(tok));
     /* reused until 60 s before it expires (a token of 60 s or less is used for one call) */
     tc->refresh_at = apr_time_now() + apr_time_from_sec(json_integer_value(exp) - 60);
+    jumio_log(c, APLOG_DEBUG, 0,
+              "mod_jumio: new access token, valid for %" JSON_INTEGER_FORMAT " s",
+              json_integer_value(exp));
     json_decref(ans);
     return tc->token ? JUMIO_UP_OK : JUMIO_UP_ERROR;
 }
@@ -304,12 +352,30 @@ static void jumio_client_classify(jumio_ctx_t *c, const jumio_client_req_t *q, l
     ans->retry_after = k->retry_after;
 }
 
+/* The service of a business call, from its method, base and path (label of the metrics). */
+static jumio_call_e jumio_client_service(const char *method, jumio_svc_e svc, const char *path)
+{
+    const char *wf = strstr(path, "/workflow-executions/");
+    apr_size_t n = strlen(path);
+    if (svc == JUMIO_SVC_ACCOUNT)
+        return !strcmp(method, "POST")  ? JUMIO_CALL_ACCOUNT_CREATE
+               : !strcmp(method, "PUT") ? JUMIO_CALL_ACCOUNT_UPDATE
+                                        : JUMIO_CALL_OTHER;
+    if (svc != JUMIO_SVC_RETRIEVAL)
+        return JUMIO_CALL_OTHER;
+    if (!strcmp(method, "DELETE"))
+        return wf ? JUMIO_CALL_DELETE_WORKFLOW : JUMIO_CALL_DELETE_ACCOUNT;
+    if (!wf || strcmp(method, "GET"))
+        return JUMIO_CALL_OTHER;
+    return n > 7 && !strcmp(path + n - 7, "/status") ? JUMIO_CALL_STATUS : JUMIO_CALL_DETAILS;
+}
+
 /* One authenticated exchange, refreshing the token and retrying once on 401. */
 static void jumio_client_call_once(jumio_ctx_t *c, const char *method, jumio_svc_e svc,
                                    const char *path, json_t *body, jumio_answer_t *ans)
 {
     jumio_srv_cfg_t *sc = jumio_config_srv_of(c);
-    jumio_client_req_t q = { method, NULL, NULL, NULL, NULL, NULL, NULL, 0 };
+    jumio_client_req_t q = { method, NULL, NULL, NULL, NULL, NULL, NULL, 0, JUMIO_CALL_OTHER };
     jumio_client_sink_t k;
     const char *text = jumio_json_dump(c->pool, body);
     const char *old = NULL;
@@ -319,6 +385,7 @@ static void jumio_client_call_once(jumio_ctx_t *c, const char *method, jumio_svc
     memset(ans, 0, sizeof(*ans));
     ans->outcome = JUMIO_UP_ERROR;
     q.url = apr_pstrcat(c->pool, jumio_config_endpoint(sc, svc, c->pool), path, NULL);
+    q.call = jumio_client_service(method, svc, path);
     if (text) {
         q.body = text;
         q.body_len = strlen(text);
@@ -385,8 +452,11 @@ void jumio_client_call(jumio_ctx_t *c, const char *method, jumio_svc_e svc, cons
 apr_status_t jumio_client_fetch(jumio_ctx_t *c, const char *url, long *status, const char **body,
                                 apr_size_t *len)
 {
-    jumio_client_req_t q = { "GET", url, NULL, NULL, NULL, NULL, NULL, 0 };
+    jumio_client_req_t q = { "GET", url, NULL, NULL, NULL, NULL, NULL, 0, JUMIO_CALL_JWKS };
     jumio_client_sink_t k;
+    const char *health = jumio_config_endpoint(jumio_config_srv_of(c), JUMIO_SVC_STATUS, c->pool);
+    if (health && !strcmp(url, health))
+        q.call = JUMIO_CALL_HEALTH;
     if (jumio_client_perform(c, &q, status, &k) != CURLE_OK)
         return APR_EGENERAL;
     *body = k.buf ? k.buf : "";

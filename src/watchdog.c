@@ -6,6 +6,7 @@
 #include "config.h"
 #include "store/store.h"
 #include "work.h"
+#include "metrics.h"
 #include <apr_atomic.h>
 #include <apr_optional.h>
 #include <apr_thread_mutex.h>
@@ -58,6 +59,7 @@ static apr_status_t jumio_watchdog_step(int state, void *data, apr_pool_t *pool)
 {
     jumio_ctx_t c;
     apr_status_t rv = APR_SUCCESS;
+    apr_time_t start = apr_time_now();
     if (state != AP_WATCHDOG_STATE_RUNNING || !jumio_wd_mutex
         || apr_thread_mutex_lock(jumio_wd_mutex) != APR_SUCCESS)
         return APR_SUCCESS;
@@ -66,6 +68,8 @@ static apr_status_t jumio_watchdog_step(int state, void *data, apr_pool_t *pool)
         c.r = NULL;
         c.db_waited = 0;
         jumio_work_round(&c, jumio_watchdog_stopping);
+        jumio_metric_inc(JUMIO_M_BACKGROUND_ROUNDS);
+        jumio_metric_observe(JUMIO_HIST_BACKGROUND_ROUND, apr_time_now() - start);
         apr_pool_destroy(c.pool);
     }
     apr_thread_mutex_unlock(jumio_wd_mutex);

@@ -4,6 +4,7 @@
 #include "config.h"
 #include "http.h"
 #include "store/store.h"
+#include "metrics.h"
 #include "core/core.h"
 #include <http_protocol.h>
 #include <apr_strings.h>
@@ -24,7 +25,19 @@ static const char *jumio_callback_token(request_rec *r)
 }
 
 /* Read and parse the body. JUMIO_CONTINUE when fine (cb, body filled), else the answer sent. */
+static int jumio_callback_parse_body(jumio_req_t *q, jumio_callback_t *cb, char **body);
+
+/* jumio_callback_parse_body, a refusal counted (jumio_callbacks_total bad_request). */
 static int jumio_callback_read(jumio_req_t *q, jumio_callback_t *cb, char **body)
+{
+    int rc = jumio_callback_parse_body(q, cb, body);
+    if (rc != JUMIO_CONTINUE)
+        jumio_metric_inc(JUMIO_M_CB_REFUSED_REQUEST);
+    return rc;
+}
+
+/* Read and parse the body. JUMIO_CONTINUE when fine (cb, body filled), else the answer sent. */
+static int jumio_callback_parse_body(jumio_req_t *q, jumio_callback_t *cb, char **body)
 {
     request_rec *r = q->r;
     int form = jumio_http_content_type_is(r, "application/x-www-form-urlencoded");
@@ -49,9 +62,12 @@ static int jumio_callback_read(jumio_req_t *q, jumio_callback_t *cb, char **body
     return JUMIO_CONTINUE;
 }
 
-/* Refuse a callback whose signing token does not match (403, one warning line). */
-static int jumio_callback_forbidden(request_rec *r, const jumio_callback_t *cb, const char *why)
+/* Refuse a callback whose signing token does not match (403, one warning line, counted as
+ * m). */
+static int jumio_callback_forbidden(request_rec *r, const jumio_callback_t *cb, const char *why,
+                                    jumio_metric_e m)
 {
+    jumio_metric_inc(m);
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "mod_jumio: callback for %s from %s refused: %s",
                   cb->workflow_id, r->useragent_ip, why);
     return jumio_http_fail_msg(r, JUMIO_E_FORBIDDEN, "The callback could not be verified.");
@@ -63,6 +79,9 @@ static int jumio_callback_store(jumio_req_t *q, const jumio_callback_t *cb, cons
 {
     request_rec *r = q->r;
     int rc = jumio_store_callback(&q->c, cb, r->useragent_ip, body);
+    jumio_metric_inc(rc < 0 ? JUMIO_M_CB_REFUSED_DATABASE
+                     : rc   ? JUMIO_M_CB_DROPPED_ERASED
+                            : JUMIO_M_CB_STORED);
     if (rc < 0)
         return jumio_http_fail_msg(r, JUMIO_E_UNAVAILABLE, "The callback could not be stored.");
     if (rc > 0)
@@ -83,19 +102,24 @@ int jumio_handle_callback(jumio_req_t *q)
     if ((rc = jumio_callback_read(q, &cb, &body)) != JUMIO_CONTINUE)
         return rc;
     known = jumio_store_tx_get(&q->c, cb.workflow_id, &tx);
-    if (known < 0)
+    if (known < 0) {
+        jumio_metric_inc(JUMIO_M_CB_REFUSED_DATABASE);
         return jumio_http_fail(r, JUMIO_E_UNAVAILABLE);
+    }
     if (jumio_config_signing(q->sc)) {
         if (known > 0)
-            return jumio_callback_forbidden(r, &cb, "unknown transaction");
+            return jumio_callback_forbidden(r, &cb, "unknown transaction",
+                                            JUMIO_M_CB_REFUSED_UNKNOWN);
         if (!jumio_util_ct_equal(jumio_callback_token(r), tx.callback_token))
-            return jumio_callback_forbidden(r, &cb, "signing token missing or wrong");
+            return jumio_callback_forbidden(r, &cb, "signing token missing or wrong",
+                                            JUMIO_M_CB_REFUSED_TOKEN);
     }
     else if (known > 0) {
         /* nothing of it is kept: it may be a late callback of an erased transaction */
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
                       "mod_jumio: callback for unknown transaction %s from %s dropped",
                       cb.workflow_id, r->useragent_ip);
+        jumio_metric_inc(JUMIO_M_CB_DROPPED_UNKNOWN);
         return jumio_http_json(r, HTTP_OK, json_pack("{s:b}", "received", 1));
     }
     return jumio_callback_store(q, &cb, body);

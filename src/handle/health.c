@@ -1,10 +1,12 @@
-/* health.c - GET health (the jumio-status handler): the database, Jumio's health check and
- * row counters, as JSON or, with ?format=prometheus, as Prometheus text. */
+/* health.c - GET health (the jumio-status handler): the database, Jumio's health check, row
+ * counters (cached for the node) and the node's metrics, as JSON or, with ?format=prometheus,
+ * as Prometheus text. */
 #include "handle/handle.h"
 #include "http.h"
 #include "client.h"
 #include "proc.h"
 #include "store/store.h"
+#include "metrics.h"
 #include "core/core.h"
 #include <http_protocol.h>
 #include <apr_strings.h>
@@ -50,7 +52,8 @@ static json_t *jumio_health_jumio(jumio_ctx_t *c, jumio_srv_cfg_t *sc)
     return j;
 }
 
-/* The answer as Prometheus text. */
+/* The answer as Prometheus text: health, the database gauges, then every family of the
+ * node's metrics (src/metrics.c). */
 static int jumio_health_prometheus(request_rec *r, const char *overall, int db_up, int jumio_up,
                                    const jumio_counters_t *k)
 {
@@ -65,17 +68,26 @@ static int jumio_health_prometheus(request_rec *r, const char *overall, int db_u
         : !strcmp(overall, "DOWN") ? "0"
                                    : "0.5");
     ap_rprintf(r,
+               "# HELP jumio_database_up 1 when the database answers\n"
                "# TYPE jumio_database_up gauge\njumio_database_up %d\n"
+               "# HELP jumio_upstream_up 1 when Jumio's health check answers UP (cached 30 s)\n"
                "# TYPE jumio_upstream_up gauge\njumio_upstream_up %d\n",
                db_up, jumio_up);
     ap_rprintf(
         r,
+        "# HELP jumio_transactions Transactions stored (counted at most every 5 s)\n"
         "# TYPE jumio_transactions gauge\njumio_transactions %" APR_INT64_T_FMT "\n"
+        "# HELP jumio_transactions_pending Transactions not final yet (counted at most every 5 s)\n"
         "# TYPE jumio_transactions_pending gauge\njumio_transactions_pending %" APR_INT64_T_FMT "\n"
+        "# HELP jumio_details_pending PROCESSED transactions without details (counted at most "
+        "every 5 s)\n"
         "# TYPE jumio_details_pending gauge\njumio_details_pending %" APR_INT64_T_FMT "\n"
+        "# HELP jumio_callbacks Callbacks stored (counted at most every 5 s)\n"
         "# TYPE jumio_callbacks gauge\njumio_callbacks %" APR_INT64_T_FMT "\n"
+        "# HELP jumio_accounts Jumio accounts stored (counted at most every 5 s)\n"
         "# TYPE jumio_accounts gauge\njumio_accounts %" APR_INT64_T_FMT "\n",
         k->transactions, k->pending, k->details_pending, k->callbacks, k->accounts);
+    jumio_metrics_prometheus(r);
     return OK;
 }
 
@@ -88,6 +100,29 @@ static json_t *jumio_health_counters(const jumio_counters_t *k)
                      "accounts", (json_int_t)k->accounts);
 }
 
+/* The database gauges: from the node's cache when younger than 5 s (then the database is
+ * only asked a trivial query), else counted (one child of the node at a time stores them).
+ * 1 when the database answered. */
+static int jumio_health_database(jumio_ctx_t *c, jumio_counters_t *k)
+{
+    apr_int64_t v[JUMIO_METRICS_DB_GAUGES];
+    int refresh, ok;
+    memset(k, 0, sizeof(*k));
+    if (jumio_metrics_db_cached(v, &refresh)) {
+        k->transactions = v[0], k->pending = v[1], k->details_pending = v[2];
+        k->callbacks = v[3], k->accounts = v[4];
+        return !jumio_store_ping(c);
+    }
+    ok = !jumio_store_counters(c, k);
+    if (!ok)
+        memset(k, 0, sizeof(*k));
+    v[0] = k->transactions, v[1] = k->pending, v[2] = k->details_pending;
+    v[3] = k->callbacks, v[4] = k->accounts;
+    if (refresh)
+        jumio_metrics_db_store(v, ok);
+    return ok;
+}
+
 /* The jumio-status handler. */
 int jumio_handle_health(jumio_req_t *q)
 {
@@ -95,9 +130,7 @@ int jumio_handle_health(jumio_req_t *q)
     jumio_counters_t k;
     json_t *jumio;
     const char *overall, *js;
-    int db_up = !jumio_store_counters(&q->c, &k), jumio_up;
-    if (!db_up)
-        memset(&k, 0, sizeof(k));
+    int db_up = jumio_health_database(&q->c, &k), jumio_up;
     jumio = jumio_health_jumio(&q->c, q->sc);
     js = json_string_value(json_object_get(jumio, "status"));
     jumio_up = js && !strcmp(js, "UP");
@@ -107,7 +140,8 @@ int jumio_handle_health(jumio_req_t *q)
         return jumio_health_prometheus(r, overall, db_up, jumio_up, &k);
     }
     return jumio_http_json(r, db_up ? HTTP_OK : HTTP_SERVICE_UNAVAILABLE,
-                           json_pack("{s:s, s:s, s:o, s:o}", "status", overall, "database",
+                           json_pack("{s:s, s:s, s:o, s:o, s:o}", "status", overall, "database",
                                      db_up ? "UP" : "DOWN", "jumio", jumio ? jumio : json_null(),
-                                     "counters", jumio_health_counters(&k)));
+                                     "counters", jumio_health_counters(&k), "metrics",
+                                     jumio_metrics_json()));
 }

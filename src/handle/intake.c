@@ -9,6 +9,7 @@
 #include "store/store.h"
 #include "account.h"
 #include "work.h"
+#include "metrics.h"
 #include "core/core.h"
 #include <http_protocol.h>
 #include <apr_strings.h>
@@ -174,6 +175,7 @@ static int jumio_intake_answer_reused(jumio_intake_t *in)
 {
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, in->r, "mod_jumio: intake reuses transaction %s",
                   in->reused.workflow_id);
+    jumio_metric_inc(JUMIO_M_INTAKE_REUSED);
     return jumio_http_json(in->r, HTTP_OK,
                            json_pack("{s:s, s:s, s:s?, s:b}", "link", in->reused.redirect_url,
                                      "transactionReference", in->reused.workflow_id, "timestamp",
@@ -228,6 +230,7 @@ static int jumio_intake_quota(jumio_intake_t *in)
     apr_table_setn(in->r->err_headers_out, "Retry-After",
                    apr_psprintf(in->r->pool, "%" APR_INT64_T_FMT,
                                 oldest + period - now > 0 ? oldest + period - now : 1));
+    jumio_metric_inc(JUMIO_M_INTAKE_LIMITED);
     return jumio_http_fail(in->r, JUMIO_E_TOO_MANY);
 }
 
@@ -320,6 +323,7 @@ static int jumio_intake_finish(jumio_intake_t *in, json_t *answer)
                                           : "The transaction could not be stored.");
     }
     in->claim = NULL;
+    jumio_metric_inc(JUMIO_M_INTAKE_CREATED);
     out = json_pack("{s:s, s:s, s:s?}", "link", resp.web_href, "transactionReference",
                     resp.workflow_id, "timestamp", resp.timestamp);
     if (out && jumio_config_sdk_token(in->dc) && resp.sdk_token)

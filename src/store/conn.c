@@ -4,6 +4,7 @@
 #include "store/conn.h"
 #include "store/lock.h"
 #include "config.h"
+#include "metrics.h"
 #include <apr_strings.h>
 #include <apr_optional.h>
 
@@ -187,7 +188,7 @@ int jumio_conn_run(jumio_ctx_t *c, jumio_conn_try_fn *fn, void *arg, int gate)
     apr_time_t start = apr_time_now(), deadline = jumio_lock_deadline(c), t;
     apr_interval_time_t slowest = 0;
     jumio_conn_t *db = jumio_conn_take(c, deadline);
-    int attempt, held, rv = -1, busy = 0;
+    int attempt, held, rv = -1, busy = 0, gave_up = 0;
     for (attempt = 1; db; attempt++) {
         held = gate && db->dialect->gate ? jumio_lock_gate_enter(c, deadline) : 0;
         if (held >= 0) {
@@ -203,9 +204,14 @@ int jumio_conn_run(jumio_ctx_t *c, jumio_conn_try_fn *fn, void *arg, int gate)
         busy = 1;
         if (jumio_lock_backoff(c, attempt, deadline, slowest)) {
             rv = -1;
+            gave_up = 1;
             break;
         }
     }
+    if (rv && rv != JUMIO_CONN_MISSED) /* jumio_database_errors_total */
+        jumio_metric_inc(!db       ? JUMIO_M_DB_CONNECTION
+                         : gave_up ? JUMIO_M_DB_BUSY
+                                   : JUMIO_M_DB_ERROR);
     if (db)
         jumio_conn_give(c, db);
     jumio_conn_account(c, start, busy || !db);

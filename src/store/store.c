@@ -357,3 +357,17 @@ int jumio_store_counters(jumio_ctx_t *c, jumio_counters_t *out)
                ? 0
                : -1;
 }
+
+/* ---- jumio-status: is the database there (no table read) ---- */
+
+/* jumio_conn_row_fn of jumio_store_ping: nothing to keep. */
+static void jumio_store_ping_row(jumio_ctx_t *c, jumio_conn_t *db, apr_dbd_row_t *row, void *out)
+{
+}
+
+/* A connection set up and one trivial query answered; 0 or -1. */
+int jumio_store_ping(jumio_ctx_t *c)
+{
+    return jumio_conn_select(c, 0, "SELECT 1", 0, NULL, 1, jumio_store_ping_row, NULL) == 1 ? 0
+                                                                                            : -1;
+}

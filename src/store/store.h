@@ -86,5 +86,7 @@ typedef struct {
 int jumio_store_erase(jumio_ctx_t *c, const char *user, const char *claim);
 /* Row counts for the status handler; 0 or -1. */
 int jumio_store_counters(jumio_ctx_t *c, jumio_counters_t *out);
+/* The database answers a trivial query (no table read: jumio-status); 0 or -1. */
+int jumio_store_ping(jumio_ctx_t *c);
 
 #endif
