@@ -61,6 +61,7 @@ async function start(t, name) {
   await frame.waitForSelector('#pass', { timeout: 15000 });
   await t.page.waitForFunction(() => window.__kitEvents.some((e) => e.name === 'loaded'), { timeout: 10000 });
   const progress = await t.page.$eval('#progress', (e) => e.textContent);
+  await t.page.screenshot({ path: path.join(cfg.shots, `browser-${name}-journey.png`) });
   ok(/take the photos/.test(progress), `${name}: the page shows the photo step after jumio:loaded`, progress);
   return { frame, token: new URL(attrs.src).searchParams.get('authorizationToken') };
 }
