@@ -57,6 +57,7 @@ sub render {
         intakeUrl => "$o{api}/jumio/kit/intake", pollUrl => "$o{api}/jumio/kit/poll",
         users => [map { { id => $users{$_}, name => "Test user $_",
                           token => JumioTest::jwt(sub => $users{$_}, exp => time + 900) } } sort keys %users],
+        %{ $o{config} || {} },
     });
     $config =~ s{</}{<\\/}g;
     $html =~ s/\@KIT_URL\@/$o{api}\/jumio\/jumio-portal.js/g;
@@ -70,6 +71,10 @@ my $kit_dir = "$TOP/t/htdocs/kit";
 make_path($kit_dir, "$TOP/t/logs");
 render("$kit_dir/index.html", api => '');
 render("$kit_dir/cross.html", api => "http://127.0.0.1:$PORT");
+# JumioUserSource remote-user (Basic auth, t/conf/htpasswd): no token at all
+render("$kit_dir/remote-user.html", api => '', config => {
+    intakeUrl => '/jumio/intake-ru', pollUrl => '/jumio/poll-ru',
+    users => [{ id => 'alice', name => 'alice (Basic auth)', token => undef }] });
 system('cp', "$TOP/demo/journey-end.html", "$kit_dir/journey-end.html") == 0 or die 'cp';
 
 subtest 'the kit and the demo page are served' => sub {
@@ -110,7 +115,7 @@ subtest "the fake's web journey ends at the success / error URL with Jumio's par
 # The journeys in chromium; each result line of t/browser/journeys.js becomes a check.
 my (@results, %info, $done);
 subtest 'browser journeys (t/browser/journeys.js)' => sub {
-    my $arg = $JSON->encode({ port => $PORT, users => \%users, shots => "$TOP/t/logs", chromium => $CHROMIUM });
+    my $arg = $JSON->encode({ port => $PORT, users => { %users, remote_user => 'alice' }, shots => "$TOP/t/logs", chromium => $CHROMIUM });
     my $err = Symbol::gensym();
     my $started = time;
     # node and chromium are not the module: without the sanitizer runtime of scripts/test's

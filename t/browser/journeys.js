@@ -22,13 +22,14 @@ const ok = (cond, name, diag) => out({ ok: !!cond, name, diag: cond ? undefined 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // A page with its console errors, every console text, and the kit's poll requests counted.
-async function portalPage(browser, url) {
+async function portalPage(browser, url, auth) {
   const page = await browser.newPage();
+  if (auth) await page.authenticate(auth);
   await page.setViewport({ width: 1000, height: 1150 });
   const t = { page, errors: [], texts: [], polls: 0, preflights: [] };
   page.on('console', (m) => { t.texts.push(m.text()); if (m.type() === 'error') t.errors.push(m.text()); });
   page.on('pageerror', (e) => t.errors.push('pageerror: ' + e.message));
-  page.on('request', (r) => { if (r.url().includes('/jumio/kit/poll') && r.method() === 'GET') t.polls++; });
+  page.on('request', (r) => { if (/\/jumio\/(kit\/poll|poll-ru)/.test(r.url()) && r.method() === 'GET') t.polls++; });
   const cdp = await page.target().createCDPSession();
   await cdp.send('Network.enable');
   cdp.on('Network.responseReceived', (e) => {
@@ -157,8 +158,8 @@ async function journeyPassed(browser) {
   await t.page.close();
 }
 
-async function journey(browser, name, act, expect, url) {
-  const t = await portalPage(browser, url || SAME);
+async function journey(browser, name, act, expect, url, auth) {
+  const t = await portalPage(browser, url || SAME, auth);
   await signIn(t, cfg.users[name]);
   const { frame, token } = await start(t, name);
   await act(frame);
@@ -192,6 +193,11 @@ async function main() {
     await journey(browser, 'error', async (f) => { await f.select('#code', '9822'); await f.click('#fail'); }, (r) =>
       ok(r.decision === 'ERROR 9822' && r.text === SENTENCE_9822 + ' (error 9822)',
          'error: web client error 9822 is shown as its sentence', JSON.stringify(r)));
+
+    // JumioUserSource remote-user: no token, the browser's own credentials (Basic auth here).
+    await journey(browser, 'remote_user', (f) => f.click('#pass'), (r) =>
+      ok(r.decision === 'PASSED', 'remote_user: the flow works without a token (Basic auth, same origin)', JSON.stringify(r)),
+      `http://portal.test:${P}/kit/remote-user.html`, { username: 'alice', password: 'alicepw' });
 
     // CORS: the portal page on another origin that JumioAllowedOrigin lists.
     const c = await journey(browser, 'cors', (f) => f.click('#pass'), (r) =>
