@@ -155,6 +155,11 @@ async function journeyPassed(browser) {
      `${name}: the kit removed its listeners`, JSON.stringify(ls));
   await noLeak(t, name, token);
   out({ info: 'polls', name, polls: n });
+  // a sentence of its own for every web client error code of Jumio's table
+  const codes = [9100, 9200, 9210, 9300, 9400, 9800, 9801, 9810, 9820, 9821, 9822, 9835, 9836];
+  const sentences = await t.page.evaluate((cs) => cs.map((c) => JumioPortal.errorMessage(c)), codes);
+  ok(new Set(sentences).size === codes.length && sentences.every((x) => /^[A-Z].{20,}\.$/.test(x) && !/error \d/.test(x)),
+     'every web client error code has a sentence of its own', JSON.stringify(sentences));
   await t.page.close();
 }
 
