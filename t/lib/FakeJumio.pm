@@ -556,30 +556,31 @@ sub do_token {
 }
 
 sub do_account_create {
-    my ($state, $req) = @_;
+    my ($state, $req, $params, $rule) = @_;
     my $aid = uuid_v4();
     my $acc = { id => $aid, created_at => time, workflows => [], credentials => [] };
-    return new_workflow($state, $req, $acc);
+    return new_workflow($state, $req, $acc, $rule);
 }
 
 sub do_account_update {
-    my ($state, $req, $params) = @_;
+    my ($state, $req, $params, $rule) = @_;
     my $acc = $state->account($params->{account_id})
         or return problem(404, "account $params->{account_id} not found");
-    return new_workflow($state, $req, $acc);
+    return new_workflow($state, $req, $acc, $rule);
 }
 
 sub new_workflow {
-    my ($state, $req, $acc) = @_;
+    my ($state, $req, $acc, $rule) = @_;
     my $j = $req->{json};
     my $key = $j->{workflowDefinition}{key} + 0;
     my $wid = uuid_v4();
     my @creds = map { { id => uuid_v4(), category => $_, allowedChannels => [qw(WEB API SDK)] } }
         @{ $WORKFLOW_CREDENTIALS{$key} || ['ID'] };
     my $locale = ref $j->{web} eq 'HASH' && $j->{web}{locale} ? $j->{web}{locale} : 'en';
-    # scripts/demo sets JUMIO_FAKE_WEB_BASE so the link opens FakeJumioWeb's journey page
-    my $web = $ENV{JUMIO_FAKE_WEB_BASE} ? "$ENV{JUMIO_FAKE_WEB_BASE}/$wid"
-                                        : 'https://fake.web.amer-1.jumio.ai/web/v4/app';
+    # scripts/demo sets JUMIO_FAKE_WEB_BASE, t/browser.t a rule {web_base => ...}: the link
+    # then opens FakeJumioWeb's journey page
+    my $base = ($rule && $rule->{web_base}) || $ENV{JUMIO_FAKE_WEB_BASE};
+    my $web = $base ? "$base/$wid" : 'https://fake.web.amer-1.jumio.ai/web/v4/app';
     my $href = "$web?authorizationToken=" . random_token(24) . "&locale=$locale";
 
     $state->save_workflow($wid, {
@@ -588,6 +589,7 @@ sub new_workflow {
         customerInternalReference => $j->{customerInternalReference},
         userReference => $j->{userReference}, callbackUrl => $j->{callbackUrl},
         web_href => $href, created_at => time,
+        (ref $j->{web} eq 'HASH' ? (web => $j->{web}) : ()),
     });
     push @{ $acc->{workflows} }, $wid;
     push @{ $acc->{credentials} }, map { { id => $_->{id}, category => $_->{category} } } @creds;
