@@ -92,10 +92,12 @@ sub user_leftovers {
                    rows($h // (), $mysql ? "SHOW COLUMNS FROM $table" : "PRAGMA table_info($table)");
         next unless @cols;
         my @words = ($user, @refs);
-        my $where = join ' OR ', map { my $c = $_; map { "$c LIKE ?" } @words } @cols;
-        my @bind = map { my $c = $_; map { "%$_%" } @words } @cols;
+        # one LIKE per column (OR of them all would be too deep an expression for SQLite)
+        my $where = join ' OR ', map { "$_ LIKE ?" } @cols;
         my $re = join '|', map { quotemeta } @words;
-        for my $row (rows($h // (), "SELECT * FROM $table WHERE $where", @bind)) {
+        my %seen;
+        for my $row (map { my $w = $_; rows($h // (), "SELECT * FROM $table WHERE $where", ("%$w%") x @cols) } @words) {
+            next if $seen{ join "\0", map { $_ // '' } @$row{ sort keys %$row } }++;
             next unless grep { defined && /(?<![\w-])(?:$re)(?![\w-])/ } values %$row;
             push @found, "$table: " . join(' ', map { "$_=" . substr($row->{$_} // 'NULL', 0, 200) } sort keys %$row);
         }
