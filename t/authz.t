@@ -70,7 +70,8 @@ sub authz_conf {
         '    ErrorDocument 403 /authz/open/env.cgi', '    Require jumio-verified', '</Location>',
         '<Location /authz/open>', '    Require all granted', '</Location>',
         '<Location /authz/basic>', '    JumioUserSource remote-user', '    AuthType Basic',
-        '    AuthName jumio-test', "    AuthUserFile \"$HTPASSWD\"", '    Require jumio-verified',
+        '    AuthName jumio-test', "    AuthUserFile \"$HTPASSWD\"", '    AuthzSendForbiddenOnFailure On',
+        '    Require jumio-verified',
         '</Location>',
         ($o{extra} // ());
 }
@@ -235,6 +236,8 @@ subtest '<RequireAll> and <RequireAny>' => sub {
     refused(page('anyof', user => $rejected->{user}), 403, 'RequireAny: not verified');
 };
 
+# (an authenticated user refused by any provider gets mod_authz_core's 401 unless
+# AuthzSendForbiddenOnFailure On, as docs/DESIGN.md says)
 subtest 'JumioUserSource remote-user: the Location\'s AuthType supplies the user' => sub {
     my $auth = 'Basic ' . MIME::Base64::encode_base64("$BASIC_USER:$BASIC_PW", '');
     my $none = page('basic');
