@@ -31,7 +31,8 @@ int jumio_cache_get(jumio_cache_kind_e kind, const void *key, apr_size_t klen, a
  * not kept. */
 void jumio_cache_put(jumio_cache_kind_e kind, const void *key, apr_size_t klen, const void *val,
                      apr_size_t vlen);
-/* A cache key in p: the server config's address, then the parts (each followed by a NUL). */
+/* A cache key in p: the server config's address, then the string parts (each followed by a
+ * NUL); the list of parts ends with (const char *)NULL. */
 char *jumio_cache_key(apr_pool_t *p, const void *server, apr_size_t *klen, ...);
 
 #endif
