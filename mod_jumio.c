@@ -11,6 +11,8 @@
 #include "origin.h"
 #include "handle/handle.h"
 #include "metrics.h"
+#include "authz.h"
+#include "cache.h"
 #include <http_request.h>
 #include <http_core.h>
 #include <http_main.h>
@@ -81,6 +83,13 @@ static const command_rec jumio_cmds[] = {
               "answer a user's still valid transaction instead of a new one"),
     JUMIO_DIR("JumioIntakeLimit", jumio_config_set_intake_limit, TAKE2,
               "new transactions per user and period, e.g. 5 1d"),
+    /* Require jumio-verified (src/authz.c) */
+    JUMIO_DIR("JumioVerifiedDecisions", jumio_config_add_verified_decision, ITERATE,
+              "decisions that count as verified: PASSED [WARNING] (default PASSED)"),
+    JUMIO_DIR("JumioVerifiedMaxAge", jumio_config_set_verified_max_age, TAKE1,
+              "largest age of a result, e.g. 365d (default no limit)"),
+    JUMIO_DIR("JumioVerifiedHeaders", jumio_config_set_verified_headers, FLAG,
+              "on: Jumio-* request headers for a proxied backend on a grant"),
     { NULL, { NULL }, NULL, 0, 0, NULL }
 };
 
@@ -160,6 +169,7 @@ static void jumio_child_init(apr_pool_t *pchild, server_rec *s)
     jumio_proc_child_init(pchild, s);
     jumio_store_child_init(pchild, s);
     jumio_watchdog_child_init(pchild, s);
+    jumio_cache_child_init(pchild, s);
 }
 
 /* Hook registration. */
@@ -170,6 +180,7 @@ static void jumio_register_hooks(apr_pool_t *p)
     ap_hook_post_config(jumio_post_config, after_dbd, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(jumio_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(jumio_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    jumio_authz_register_hooks(p);
 }
 
 AP_DECLARE_MODULE(jumio) = { STANDARD20_MODULE_STUFF, jumio_config_dir_create,

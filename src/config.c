@@ -80,6 +80,7 @@ void *jumio_config_dir_create(apr_pool_t *p, char *dir)
     jumio_dir_cfg_t *c = apr_pcalloc(p, sizeof(*c));
     c->sdk_token = c->retention_days = c->intake_reuse = -1;
     c->max_body = -1;
+    c->verified_headers = -1;
     return c;
 }
 
@@ -108,6 +109,9 @@ void *jumio_config_dir_merge(apr_pool_t *p, void *basev, void *addv)
     c->intake_reuse = JUMIO_PICK_SET(intake_reuse);
     c->intake_limit = add->intake_limit ? add->intake_limit : base->intake_limit;
     c->intake_period = add->intake_limit ? add->intake_period : base->intake_period;
+    c->verified_decisions = JUMIO_PICK(verified_decisions);
+    c->verified_max_age = JUMIO_PICK(verified_max_age);
+    c->verified_headers = JUMIO_PICK_SET(verified_headers);
     return c;
 }
 
@@ -805,4 +809,54 @@ int jumio_config_token_seconds(const jumio_dir_cfg_t *dc)
 int jumio_config_intake_reuse(const jumio_dir_cfg_t *dc)
 {
     return dc->intake_reuse != 0;
+}
+
+/* ---- Require jumio-verified (src/authz.c) ---- */
+
+/* JumioVerifiedDecisions PASSED [WARNING]: the decisions that count as verified. */
+const char *jumio_config_add_verified_decision(cmd_parms *cmd, void *d, const char *arg)
+{
+    static const jumio_config_word_t words[] = { { "PASSED", JUMIO_VERIFIED_PASSED },
+                                                 { "WARNING", JUMIO_VERIFIED_WARNING },
+                                                 { NULL, 0 } };
+    int v;
+    const char *err = jumio_config_choose(cmd, arg, words, "PASSED or WARNING", &v);
+    if (!err)
+        ((jumio_dir_cfg_t *)d)->verified_decisions |= v;
+    return err;
+}
+
+/* JumioVerifiedMaxAge: <n>s|m|h|d between 1s and 3650d. */
+const char *jumio_config_set_verified_max_age(cmd_parms *cmd, void *d, const char *arg)
+{
+    long v = jumio_config_duration(cmd, arg);
+    if (v < 1 || v > 3650L * 86400)
+        return jumio_config_err(cmd, "must be like 600s, 30m, 365d, between 1s and 3650d", arg);
+    ((jumio_dir_cfg_t *)d)->verified_max_age = (int)v;
+    return NULL;
+}
+
+/* JumioVerifiedHeaders on|off. */
+const char *jumio_config_set_verified_headers(cmd_parms *cmd, void *d, int on)
+{
+    ((jumio_dir_cfg_t *)d)->verified_headers = on;
+    return NULL;
+}
+
+/* Effective JumioVerifiedDecisions (default PASSED). */
+int jumio_config_verified_decisions(const jumio_dir_cfg_t *dc)
+{
+    return dc->verified_decisions ? dc->verified_decisions : JUMIO_VERIFIED_PASSED;
+}
+
+/* Effective JumioVerifiedMaxAge in seconds (0: no limit, the default). */
+int jumio_config_verified_max_age(const jumio_dir_cfg_t *dc)
+{
+    return dc->verified_max_age;
+}
+
+/* Effective JumioVerifiedHeaders (default off). */
+int jumio_config_verified_headers(const jumio_dir_cfg_t *dc)
+{
+    return dc->verified_headers == 1;
 }

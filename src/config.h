@@ -81,7 +81,15 @@ typedef struct {
     int intake_reuse;   /* JumioIntakeReuse, -1 unset */
     int intake_limit;   /* JumioIntakeLimit count, 0 unset */
     int intake_period;  /* JumioIntakeLimit period in seconds */
+    /* Require jumio-verified (src/authz.c) */
+    int verified_decisions; /* JumioVerifiedDecisions: JUMIO_VERIFIED_* bits, 0 unset */
+    int verified_max_age;   /* JumioVerifiedMaxAge seconds, 0 unset (no limit) */
+    int verified_headers;   /* JumioVerifiedHeaders, -1 unset */
 } jumio_dir_cfg_t;
+
+/* The decisions JumioVerifiedDecisions may name. */
+#define JUMIO_VERIFIED_PASSED  1
+#define JUMIO_VERIFIED_WARNING 2
 
 #define JUMIO_TOKEN_PARAM "jumio_token"
 
@@ -160,6 +168,14 @@ int jumio_config_intake_reuse(const jumio_dir_cfg_t *dc);
 int jumio_config_sdk_token(const jumio_dir_cfg_t *dc);
 /* JumioDBTimeout seconds (default 5): the bound of every database wait. */
 int jumio_config_db_timeout(const jumio_srv_cfg_t *sc);
+/* Require jumio-verified (src/authz.c): JumioVerifiedDecisions, JumioVerifiedMaxAge,
+ * JumioVerifiedHeaders and their effective values (PASSED; no limit, 0; off). */
+const char *jumio_config_add_verified_decision(cmd_parms *cmd, void *d, const char *arg);
+const char *jumio_config_set_verified_max_age(cmd_parms *cmd, void *d, const char *arg);
+const char *jumio_config_set_verified_headers(cmd_parms *cmd, void *d, int on);
+int jumio_config_verified_decisions(const jumio_dir_cfg_t *dc);
+int jumio_config_verified_max_age(const jumio_dir_cfg_t *dc);
+int jumio_config_verified_headers(const jumio_dir_cfg_t *dc);
 jumio_srv_cfg_t *jumio_config_srv(request_rec *r);
 jumio_srv_cfg_t *jumio_config_srv_of(jumio_ctx_t *c);
 jumio_dir_cfg_t *jumio_config_dir(request_rec *r);

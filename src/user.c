@@ -3,11 +3,12 @@
 #include "config.h"
 #include "http.h"
 #include "jwks_cache.h"
+#include "cache.h"
 #include "core/core.h"
 #include <apr_strings.h>
 
 /* The bearer token of the Authorization header, or NULL. */
-static const char *jumio_user_bearer(request_rec *r)
+const char *jumio_user_bearer(request_rec *r)
 {
     const char *h = apr_table_get(r->headers_in, "Authorization");
     if (!h || strncasecmp(h, "Bearer ", 7))
@@ -38,16 +39,23 @@ static int jumio_user_key(request_rec *r, const jumio_srv_cfg_t *sc, const char 
     return cfg->key ? 0 : -1;
 }
 
-/* User id from the JWT in the Authorization header, or NULL (reason logged, never the token). */
+/* User id from the JWT in the Authorization header, or NULL (reason logged, never the token).
+ * A token verified less than a second ago in this process is not verified again
+ * (src/cache.c): its expiry is then seen at most 1 s late. */
 static const char *jumio_user_from_jwt(request_rec *r, const jumio_srv_cfg_t *sc)
 {
     jumio_jwt_cfg_t cfg;
-    const char *user = NULL, *why;
+    const char *user = NULL, *why, *key;
+    char *cached;
+    apr_size_t klen, ulen;
     const char *token = jumio_user_bearer(r);
     if (!token) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "mod_jumio: no bearer token");
         return NULL;
     }
+    key = jumio_cache_key(r->pool, sc, &klen, token, (const char *)NULL);
+    if (jumio_cache_get(JUMIO_CACHE_JWT, key, klen, r->pool, &cached, &ulen))
+        return cached;
     if (sc->jwt_alg < 0 || (!sc->jwt_key && !sc->jwks_url)) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "mod_jumio: JumioJWTAlgorithm/JumioJWTKey are not configured");
@@ -65,6 +73,7 @@ static const char *jumio_user_from_jwt(request_rec *r, const jumio_srv_cfg_t *sc
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "mod_jumio: JWT refused: %s", why);
         return NULL;
     }
+    jumio_cache_put(JUMIO_CACHE_JWT, key, klen, user, strlen(user));
     return user;
 }
 

@@ -6,9 +6,42 @@
 #include "user.h"
 #include "store/store.h"
 #include "work.h"
+#include "cache.h"
 #include "core/core.h"
 #include <http_protocol.h>
 #include <apr_strings.h>
+
+/* ---- the final answers, cached per process for at most 1 s (src/cache.c) ---- */
+
+/* The cache key of the answer of transaction ref in this Location's mode. */
+static const char *jumio_poll_cache_key(jumio_req_t *q, const char *ref, apr_size_t *klen)
+{
+    return jumio_cache_key(q->r->pool, q->sc, klen, ref,
+                           apr_itoa(q->r->pool, (int)jumio_config_poll_data(q->dc)),
+                           (const char *)NULL);
+}
+
+/* Keep a final answer with its owner ("user NUL answer"). */
+static void jumio_poll_cache_put(jumio_req_t *q, const jumio_tx_t *tx, const char *text)
+{
+    apr_size_t klen, ulen = strlen(tx->user_id ? tx->user_id : "");
+    const char *key = jumio_poll_cache_key(q, tx->workflow_id, &klen);
+    char *val = apr_palloc(q->r->pool, ulen + 1 + strlen(text));
+    memcpy(val, tx->user_id ? tx->user_id : "", ulen + 1);
+    memcpy(val + ulen + 1, text, strlen(text));
+    jumio_cache_put(JUMIO_CACHE_POLL, key, klen, val, ulen + 1 + strlen(text));
+}
+
+/* The final answer of ref for user stored less than 1 s ago, or NULL. */
+static const char *jumio_poll_cache_get(jumio_req_t *q, const char *user, const char *ref)
+{
+    apr_size_t klen, vlen;
+    char *val;
+    const char *key = jumio_poll_cache_key(q, ref, &klen);
+    if (!jumio_cache_get(JUMIO_CACHE_POLL, key, klen, q->r->pool, &val, &vlen) || strcmp(val, user))
+        return NULL;
+    return val + strlen(val) + 1;
+}
 
 /* The final answer for a transaction with details (or an expired one). `data` is stored JSON
  * text (the details, or their decision-mode summary) spliced in as it is: no parse per poll. */
@@ -27,8 +60,9 @@ static int jumio_poll_done(jumio_req_t *q, const jumio_tx_t *tx)
     if (!text)
         return jumio_http_fail_msg(r, JUMIO_E_INTERNAL, "The answer could not be made.");
     text = apr_pstrmemdup(r->pool, text, strlen(text) - 1); /* without the closing brace */
-    return jumio_http_json_text(
-        r, HTTP_OK, apr_pstrcat(r->pool, text, ",\"data\":", data ? data : "null", "}", NULL));
+    text = apr_pstrcat(r->pool, text, ",\"data\":", data ? data : "null", "}", NULL);
+    jumio_poll_cache_put(q, tx, text);
+    return jumio_http_json_text(r, HTTP_OK, text);
 }
 
 /* The answer for a transaction that is not done (yet). */
@@ -43,7 +77,7 @@ static int jumio_poll_pending(request_rec *r, const jumio_tx_t *tx)
 static int jumio_poll_load(jumio_req_t *q, jumio_tx_t *tx)
 {
     request_rec *r = q->r;
-    const char *user, *ref = apr_table_get(r->headers_in, "X-Transaction-Reference");
+    const char *user, *cached, *ref = apr_table_get(r->headers_in, "X-Transaction-Reference");
     int rc;
     if (!(user = jumio_user_identify(r, q->sc, q->dc)))
         return jumio_user_reject(r);
@@ -52,6 +86,8 @@ static int jumio_poll_load(jumio_req_t *q, jumio_tx_t *tx)
                                    "The X-Transaction-Reference header is required.");
     if (!jumio_util_is_uuid(ref))
         return jumio_http_fail(r, JUMIO_E_NOT_FOUND);
+    if ((cached = jumio_poll_cache_get(q, user, ref)))
+        return jumio_http_json_text(r, HTTP_OK, cached);
     rc = jumio_store_tx_get(&q->c, ref, tx);
     if (rc < 0)
         return jumio_http_fail(r, JUMIO_E_UNAVAILABLE);

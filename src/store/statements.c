@@ -82,7 +82,12 @@ static const char *const jumio_statement_text[JUMIO_ST_COUNT] = {
                              "ORDER BY created_at DESC",
     /* when the user's transactions of a period began, newest first (JumioIntakeLimit) */
     [JUMIO_ST_TX_RECENT] = "SELECT created_at FROM jumio_transactions WHERE user_id = %s "
-                           "AND created_at > %lld ORDER BY created_at DESC"
+                           "AND created_at > %lld ORDER BY created_at DESC",
+    /* the user's results with one of two decisions, final after a time, newest first
+     * (Require jumio-verified, src/authz.c) */
+    [JUMIO_ST_VERIFIED] = "SELECT workflow_id, workflow_key, decision, final_at "
+                          "FROM jumio_transactions WHERE user_id = %s AND decision IN (%s, %s) "
+                          "AND final_at > %lld ORDER BY final_at DESC"
 };
 
 /* SQL of statement st on a connection of dialect d. */

@@ -36,6 +36,7 @@ typedef enum {
     JUMIO_ST_USER_STATE,
     JUMIO_ST_TX_REUSABLE,
     JUMIO_ST_TX_RECENT,
+    JUMIO_ST_VERIFIED,
     JUMIO_ST_COUNT
 } jumio_st_e;
 

@@ -371,3 +371,43 @@ int jumio_store_ping(jumio_ctx_t *c)
     return jumio_conn_select(c, 0, "SELECT 1", 0, NULL, 1, jumio_store_ping_row, NULL) == 1 ? 0
                                                                                             : -1;
 }
+
+/* What jumio_store_verified looks for, and what it found. */
+typedef struct {
+    const int *keys;
+    int nkeys, found;
+    jumio_verified_t *out;
+} jumio_store_verified_q;
+
+/* Keep the first row (they come newest first) whose workflow key is one of the wanted ones
+ * (jumio_conn_row_fn). */
+static void jumio_store_verified_row(jumio_ctx_t *c, jumio_conn_t *db, apr_dbd_row_t *row, void *qv)
+{
+    jumio_store_verified_q *q = qv;
+    const char *v = jumio_conn_col(c, db, row, 1);
+    int key = v ? atoi(v) : 0, i;
+    if (q->found)
+        return;
+    for (i = 0; i < q->nkeys && q->keys[i] != key; i++)
+        ;
+    if (q->nkeys && i == q->nkeys)
+        return;
+    q->out->workflow_id = jumio_conn_col(c, db, row, 0);
+    q->out->workflow_key = key;
+    q->out->decision = jumio_conn_col(c, db, row, 2);
+    q->out->final_at = (v = jumio_conn_col(c, db, row, 3)) ? apr_atoi64(v) : 0;
+    q->found = q->out->workflow_id && q->out->decision;
+}
+
+/* The user's newest result with decision d1 or d2, one of keys, final after `after`:
+ * 0 found, 1 none, -1 error. */
+int jumio_store_verified(jumio_ctx_t *c, const char *user, const char *d1, const char *d2,
+                         const int *keys, int nkeys, apr_int64_t after, jumio_verified_t *out)
+{
+    const char *args[4] = { user, d1, d2, jumio_store_num(c, after) };
+    jumio_store_verified_q q = { keys, nkeys, 0, out };
+    memset(out, 0, sizeof(*out));
+    if (jumio_store_select(c, JUMIO_ST_VERIFIED, 4, args, 1000, jumio_store_verified_row, &q) < 0)
+        return -1;
+    return q.found ? 0 : 1;
+}

@@ -89,4 +89,17 @@ int jumio_store_counters(jumio_ctx_t *c, jumio_counters_t *out);
 /* The database answers a trivial query (no table read: jumio-status); 0 or -1. */
 int jumio_store_ping(jumio_ctx_t *c);
 
+/* A result that makes a user verified (Require jumio-verified, src/authz.c). */
+typedef struct {
+    const char *workflow_id, *decision;
+    int workflow_key;
+    apr_int64_t final_at; /* Unix seconds: when the result became known */
+} jumio_verified_t;
+
+/* The user's newest transaction (by final_at) whose decision is d1 or d2, whose workflow key
+ * is one of keys (any when nkeys is 0) and whose final_at is after `after`: 0 found (out
+ * filled), 1 none, -1 error. */
+int jumio_store_verified(jumio_ctx_t *c, const char *user, const char *d1, const char *d2,
+                         const int *keys, int nkeys, apr_int64_t after, jumio_verified_t *out);
+
 #endif
