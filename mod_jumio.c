@@ -80,6 +80,14 @@ static const command_rec jumio_cmds[] = {
               "answer a user's still valid transaction instead of a new one"),
     JUMIO_DIR("JumioIntakeLimit", jumio_config_set_intake_limit, TAKE2,
               "new transactions per user and period, e.g. 5 1d"),
+    /* signed result notifications (server scope, src/notify.c) */
+    JUMIO_SRV("JumioNotifyURL", jumio_config_set_notify_url, TAKE1,
+              "where final results are POSTed (https; http only to loopback)"),
+    JUMIO_SRV("JumioNotifySecret", jumio_config_set_notify_secret, TAKE12,
+              "one or two signing secrets (literal, env:NAME or file:/path; whsec_<base64>)"),
+    JUMIO_SRV("JumioNotifyData", jumio_config_set_notify_data, TAKE1, "decision, full or none"),
+    JUMIO_SRV("JumioNotifyRetry", jumio_config_add_notify_retry, ITERATE,
+              "seconds to wait after each failed try (default 10 60 300 1800 7200 18000 36000)"),
     { NULL, { NULL }, NULL, 0, 0, NULL }
 };
 

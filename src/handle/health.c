@@ -88,6 +88,28 @@ static json_t *jumio_health_counters(const jumio_counters_t *k)
                      "accounts", (json_int_t)k->accounts);
 }
 
+/* Signed result notifications pending and failed (index-only counts of the outbox): into
+ * the JSON counters, or as Prometheus gauges when counters is NULL. */
+static void jumio_health_notes(jumio_ctx_t *c, request_rec *r, json_t *counters)
+{
+    apr_int64_t pending = 0, failed = 0;
+    if (jumio_store_note_counts(c, &pending, &failed))
+        return;
+    if (counters) {
+        json_object_set_new(counters, "notificationsPending", json_integer(pending));
+        json_object_set_new(counters, "notificationsFailed", json_integer(failed));
+        return;
+    }
+    ap_rprintf(r,
+               "# HELP jumio_notifications_pending signed result notifications not delivered yet\n"
+               "# TYPE jumio_notifications_pending gauge\n"
+               "jumio_notifications_pending %" APR_INT64_T_FMT "\n"
+               "# HELP jumio_notifications_failed signed result notifications given up after 3 "
+               "days\n# TYPE jumio_notifications_failed gauge\n"
+               "jumio_notifications_failed %" APR_INT64_T_FMT "\n",
+               pending, failed);
+}
+
 /* The jumio-status handler. */
 int jumio_handle_health(jumio_req_t *q)
 {
@@ -95,6 +117,7 @@ int jumio_handle_health(jumio_req_t *q)
     jumio_counters_t k;
     json_t *jumio;
     const char *overall, *js;
+    json_t *counters;
     int db_up = !jumio_store_counters(&q->c, &k), jumio_up;
     if (!db_up)
         memset(&k, 0, sizeof(k));
@@ -104,10 +127,14 @@ int jumio_handle_health(jumio_req_t *q)
     overall = !db_up ? "DOWN" : jumio_up ? "UP" : "DEGRADED";
     if (r->args && !strcmp(r->args, "format=prometheus")) {
         json_decref(jumio);
-        return jumio_health_prometheus(r, overall, db_up, jumio_up, &k);
+        jumio_health_prometheus(r, overall, db_up, jumio_up, &k);
+        jumio_health_notes(&q->c, r, NULL);
+        return OK;
     }
+    counters = jumio_health_counters(&k);
+    jumio_health_notes(&q->c, r, counters);
     return jumio_http_json(r, db_up ? HTTP_OK : HTTP_SERVICE_UNAVAILABLE,
                            json_pack("{s:s, s:s, s:o, s:o}", "status", overall, "database",
                                      db_up ? "UP" : "DOWN", "jumio", jumio ? jumio : json_null(),
-                                     "counters", jumio_health_counters(&k)));
+                                     "counters", counters));
 }
