@@ -290,7 +290,7 @@ int jumio_store_status(jumio_ctx_t *c, const char *workflow_id, const char *stat
                                    JUMIO_STEP(JUMIO_ST_NOTE_INSERT, n_args, NULL) };
     jumio_store_status_args(c, workflow_id, status, args);
     jumio_store_note_args(c, workflow_id, notice, args[2], n_args);
-    return jumio_conn_write(c, steps, notice ? 2 : 1, notice != NULL) ? -1 : 0;
+    return jumio_conn_write(c, steps, notice ? 2 : 1, notice ? 1 : 0) ? -1 : 0;
 }
 
 /* Store details and decision once (first writer wins), with the notification in the same DB
