@@ -18,6 +18,7 @@ use strict;
 use warnings;
 
 use Fcntl qw(:flock);
+use File::Path ();
 use JSON::PP ();
 use Digest::SHA ();
 use MIME::Base64 qw(decode_base64);
@@ -30,7 +31,7 @@ sub dir {
     my ($serverroot) = @_;
     my $d = defined $ENV{JUMIO_RECEIVER_DIR} && length $ENV{JUMIO_RECEIVER_DIR}
           ? $ENV{JUMIO_RECEIVER_DIR} : "$serverroot/logs/receiver";
-    mkdir $d unless -d $d;
+    File::Path::make_path($d) unless -d $d;
     return $d;
 }
 
