@@ -90,6 +90,14 @@ static const command_rec jumio_cmds[] = {
               "largest age of a result, e.g. 365d (default no limit)"),
     JUMIO_DIR("JumioVerifiedHeaders", jumio_config_set_verified_headers, FLAG,
               "on: Jumio-* request headers for a proxied backend on a grant"),
+    /* signed result notifications (server scope, src/notify.c) */
+    JUMIO_SRV("JumioNotifyURL", jumio_config_set_notify_url, TAKE1,
+              "where final results are POSTed (https; http only to loopback)"),
+    JUMIO_SRV("JumioNotifySecret", jumio_config_set_notify_secret, TAKE12,
+              "one or two signing secrets (literal, env:NAME or file:/path; whsec_<base64>)"),
+    JUMIO_SRV("JumioNotifyData", jumio_config_set_notify_data, TAKE1, "decision, full or none"),
+    JUMIO_SRV("JumioNotifyRetry", jumio_config_add_notify_retry, ITERATE,
+              "seconds to wait after each failed try (default 10 60 300 1800 7200 18000 36000)"),
     { NULL, { NULL }, NULL, 0, 0, NULL }
 };
 

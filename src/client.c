@@ -161,10 +161,13 @@ end:
     return rc;
 }
 
-/* Header list of a call: Accept, Content-Type, Authorization. NULL on allocation failure. */
-static struct curl_slist *jumio_client_headers(jumio_ctx_t *c, const jumio_client_req_t *q)
+/* Header list of a call: Accept, Content-Type, Authorization, the extra lines. NULL on
+ * allocation failure. */
+static struct curl_slist *jumio_client_headers(jumio_ctx_t *c, const jumio_client_req_t *q,
+                                               const apr_array_header_t *extra)
 {
     struct curl_slist *l = curl_slist_append(NULL, "Accept: application/json"), *n;
+    int i;
     if (l && q->content_type) {
         n = curl_slist_append(l, apr_pstrcat(c->pool, "Content-Type: ", q->content_type, NULL));
         l = n ? n : (curl_slist_free_all(l), NULL);
@@ -175,6 +178,10 @@ static struct curl_slist *jumio_client_headers(jumio_ctx_t *c, const jumio_clien
     }
     if (l) {
         n = curl_slist_append(l, "Expect:");
+        l = n ? n : (curl_slist_free_all(l), NULL);
+    }
+    for (i = 0; l && extra && i < extra->nelts; i++) {
+        n = curl_slist_append(l, APR_ARRAY_IDX(extra, i, const char *));
         l = n ? n : (curl_slist_free_all(l), NULL);
     }
     return l;
@@ -207,11 +214,13 @@ static void jumio_client_note(jumio_ctx_t *c, const jumio_client_req_t *q, CURLc
         (apr_int64_t)apr_time_as_msec(took), uid ? " unique_id=" : "", uid ? uid : "");
 }
 
-/* Perform one HTTP exchange; fills status and body. CURLE_OK or the curl error (logged). */
-static CURLcode jumio_client_perform(jumio_ctx_t *c, const jumio_client_req_t *q, long *status,
-                                     jumio_client_sink_t *k)
+/* Perform one HTTP exchange with extra header lines (or NULL); fills status and body.
+ * CURLE_OK or the curl error (logged). */
+static CURLcode jumio_client_exchange(jumio_ctx_t *c, const jumio_client_req_t *q,
+                                      const apr_array_header_t *extra, long *status,
+                                      jumio_client_sink_t *k)
 {
-    struct curl_slist *hdrs = jumio_client_headers(c, q);
+    struct curl_slist *hdrs = jumio_client_headers(c, q, extra);
     CURL *h = jumio_client_handle_get();
     CURLcode rc = CURLE_OUT_OF_MEMORY;
     apr_time_t start = apr_time_now();
@@ -230,6 +239,13 @@ static CURLcode jumio_client_perform(jumio_ctx_t *c, const jumio_client_req_t *q
         jumio_client_handle_put(h);
     curl_slist_free_all(hdrs);
     return rc;
+}
+
+/* Perform one HTTP exchange; fills status and body. CURLE_OK or the curl error (logged). */
+static CURLcode jumio_client_perform(jumio_ctx_t *c, const jumio_client_req_t *q, long *status,
+                                     jumio_client_sink_t *k)
+{
+    return jumio_client_exchange(c, q, NULL, status, k);
 }
 
 static jumio_up_e jumio_client_token_get(jumio_ctx_t *c, jumio_srv_cfg_t *sc,
@@ -462,4 +478,16 @@ apr_status_t jumio_client_fetch(jumio_ctx_t *c, const char *url, long *status, c
     *body = k.buf ? k.buf : "";
     *len = k.len;
     return APR_SUCCESS;
+}
+
+/* POST a JSON body to a URL without Jumio credentials (signed result notifications), with
+ * extra header lines; APR_SUCCESS with *status, or an error when no answer came (logged). */
+apr_status_t jumio_client_post(jumio_ctx_t *c, const char *url, const apr_array_header_t *headers,
+                               const char *body, apr_size_t len, long *status)
+{
+    jumio_client_req_t q = { "POST", url,  NULL, "application/json", NULL,
+                             NULL,   body, len,  JUMIO_CALL_NOTIFY };
+    jumio_client_sink_t k;
+    return jumio_client_exchange(c, &q, headers, status, &k) == CURLE_OK ? APR_SUCCESS
+                                                                         : APR_EGENERAL;
 }

@@ -31,6 +31,11 @@ void jumio_client_call(jumio_ctx_t *c, const char *method, jumio_svc_e svc, cons
 /* Plain GET of a URL without Jumio credentials (JWKS documents); APR_SUCCESS or an error. */
 apr_status_t jumio_client_fetch(jumio_ctx_t *c, const char *url, long *status, const char **body,
                                 apr_size_t *len);
+/* POST a JSON body to a URL without Jumio credentials (signed result notifications), with
+ * extra header lines ("Name: value") and the same limits as Jumio calls; APR_SUCCESS with the
+ * HTTP status in *status, or an error when no answer came (logged). */
+apr_status_t jumio_client_post(jumio_ctx_t *c, const char *url, const apr_array_header_t *headers,
+                               const char *body, apr_size_t len, long *status);
 /* Answer the portal for a failed call (502/503/504 per docs/DESIGN.md "Error answers"); returns OK. */
 int jumio_client_fail(request_rec *r, const jumio_answer_t *ans);
 

@@ -5,6 +5,7 @@
 #include <apr_file_io.h>
 #include <apr_lib.h>
 #include <apr_env.h>
+#include <apr_uri.h>
 #include <jwt.h>
 
 #define JUMIO_DEFAULT_MAX_BODY   (16 * 1024)
@@ -71,6 +72,10 @@ void *jumio_config_srv_merge(apr_pool_t *p, void *basev, void *addv)
     c->schedule = JUMIO_PICK(schedule);
     c->background_interval = JUMIO_PICK_SET(background_interval);
     c->db_timeout = JUMIO_PICK_SET(db_timeout);
+    c->notify_url = JUMIO_PICK(notify_url);
+    c->notify_keys = JUMIO_PICK(notify_keys);
+    c->notify_data = JUMIO_PICK(notify_data);
+    c->notify_retry = JUMIO_PICK(notify_retry);
     return c;
 }
 
@@ -669,6 +674,8 @@ static const char *jumio_config_check_one(apr_pool_t *p, const jumio_srv_cfg_t *
         return "JumioJWTKey: HS* needs a secret of 16+ bytes; RS*/ES* need a PEM public key";
     if (!sc->client_id != !sc->client_secret)
         return "JumioClientId/JumioClientSecret: set both or neither";
+    if (sc->notify_url && !sc->notify_keys)
+        return "JumioNotifyURL: JumioNotifySecret must be set too (notifications are signed)";
     return NULL;
 }
 
@@ -859,4 +866,99 @@ int jumio_config_verified_max_age(const jumio_dir_cfg_t *dc)
 int jumio_config_verified_headers(const jumio_dir_cfg_t *dc)
 {
     return dc->verified_headers == 1;
+}
+
+/* ---- signed result notifications (src/notify.c) ---- */
+
+/* Default JumioNotifyRetry: the delay after each failed try (the last one repeated until the
+ * notification is 3 days old). */
+static const int jumio_default_notify_retry[] = { 10, 60, 300, 1800, 7200, 18000, 36000 };
+
+/* 1 when host names this machine's loopback (http allowed there, for tests). */
+static int jumio_config_loopback(const char *host)
+{
+    return !strcasecmp(host, "localhost") || !strncmp(host, "127.", 4) || !strcmp(host, "::1");
+}
+
+/* JumioNotifyURL: https, or http to a loopback host; no user:password, no fragment. */
+const char *jumio_config_set_notify_url(cmd_parms *cmd, void *d, const char *arg)
+{
+    apr_uri_t u;
+    if (!jumio_config_url_ok(arg) || apr_uri_parse(cmd->temp_pool, arg, &u) != APR_SUCCESS
+        || !u.scheme || !u.hostname || !*u.hostname)
+        return jumio_config_err(cmd, "must be an http(s) URL of at most 255 characters", arg);
+    if (u.user || u.password || u.fragment)
+        return jumio_config_err(cmd, "must not carry user:password@ or a #fragment",
+                                strchr(arg, '@') ? "(not shown: it has an '@')" : arg);
+    if (strcasecmp(u.scheme, "https")
+        && !(!strcasecmp(u.scheme, "http") && jumio_config_loopback(u.hostname)))
+        return jumio_config_err(cmd, "must be https (http only to a loopback address)", arg);
+    jumio_config_cmd_srv(cmd)->notify_url = apr_pstrdup(cmd->pool, arg);
+    return NULL;
+}
+
+/* JumioNotifySecret <secret> [<secret>]: each literal, env:NAME or file:/path; whsec_<base64>
+ * is the key's bytes (Standard Webhooks), anything else the secret's own bytes. Never echoed. */
+const char *jumio_config_set_notify_secret(cmd_parms *cmd, void *d, const char *a, const char *b)
+{
+    jumio_srv_cfg_t *sc = jumio_config_cmd_srv(cmd);
+    const char *args[2] = { a, b }, *val, *err;
+    apr_array_header_t *keys = apr_array_make(cmd->pool, 2, sizeof(jumio_webhook_key_t));
+    apr_size_t len;
+    int i;
+    for (i = 0; i < 2 && args[i]; i++) {
+        if ((err = jumio_config_secret(cmd, args[i], &val, &len)))
+            return err;
+        if ((err = jumio_webhook_key(cmd->pool, val, len, apr_array_push(keys))))
+            return apr_psprintf(cmd->pool, "%s: secret %d: %s", cmd->directive->directive, i + 1,
+                                err);
+    }
+    sc->notify_keys = keys;
+    return NULL;
+}
+
+/* JumioNotifyData decision|full|none. */
+const char *jumio_config_set_notify_data(cmd_parms *cmd, void *d, const char *arg)
+{
+    static const jumio_config_word_t words[] = { { "decision", JUMIO_DATA_DECISION },
+                                                 { "full", JUMIO_DATA_FULL },
+                                                 { "none", JUMIO_DATA_NONE },
+                                                 { NULL, 0 } };
+    int v;
+    const char *err = jumio_config_choose(cmd, arg, words, "decision, full or none", &v);
+    if (!err)
+        jumio_config_cmd_srv(cmd)->notify_data = (jumio_data_e)v;
+    return err;
+}
+
+/* JumioNotifyRetry: seconds (1..86400) to wait after each failed try, at most 20 steps. */
+const char *jumio_config_add_notify_retry(cmd_parms *cmd, void *d, const char *arg)
+{
+    jumio_srv_cfg_t *sc = jumio_config_cmd_srv(cmd);
+    long v = jumio_config_int(arg, 86400);
+    if (v < 1)
+        return jumio_config_err(cmd, "each delay must be 1..86400 seconds", arg);
+    if (!sc->notify_retry)
+        sc->notify_retry = apr_array_make(cmd->pool, 8, sizeof(int));
+    if (sc->notify_retry->nelts >= 20)
+        return jumio_config_err(cmd, "at most 20 delays", arg);
+    APR_ARRAY_PUSH(sc->notify_retry, int) = (int)v;
+    return NULL;
+}
+
+/* JumioNotifyData (default decision). */
+jumio_data_e jumio_config_notify_data(const jumio_srv_cfg_t *sc)
+{
+    return sc->notify_data != JUMIO_DATA_UNSET ? sc->notify_data : JUMIO_DATA_DECISION;
+}
+
+/* The delays of JumioNotifyRetry or the default; how many. */
+int jumio_config_notify_retry(const jumio_srv_cfg_t *sc, const int **delays)
+{
+    if (sc->notify_retry && sc->notify_retry->nelts) {
+        *delays = (const int *)sc->notify_retry->elts;
+        return sc->notify_retry->nelts;
+    }
+    *delays = jumio_default_notify_retry;
+    return (int)(sizeof(jumio_default_notify_retry) / sizeof(jumio_default_notify_retry[0]));
 }

@@ -57,6 +57,11 @@ typedef struct {
     int db_timeout;               /* JumioDBTimeout seconds, -1 unset */
     const char *jwks_url;         /* JumioJWTKey jwks:<url>, else NULL */
     struct jumio_proc *proc;      /* per-process state (src/proc.c), made in child_init */
+    /* signed result notifications (src/notify.c) */
+    const char *notify_url;           /* JumioNotifyURL, or NULL: none */
+    apr_array_header_t *notify_keys;  /* JumioNotifySecret: of jumio_webhook_key_t */
+    jumio_data_e notify_data;         /* JumioNotifyData */
+    apr_array_header_t *notify_retry; /* JumioNotifyRetry: of int seconds */
 } jumio_srv_cfg_t;
 
 typedef struct {
@@ -176,6 +181,17 @@ const char *jumio_config_set_verified_headers(cmd_parms *cmd, void *d, int on);
 int jumio_config_verified_decisions(const jumio_dir_cfg_t *dc);
 int jumio_config_verified_max_age(const jumio_dir_cfg_t *dc);
 int jumio_config_verified_headers(const jumio_dir_cfg_t *dc);
+/* Signed result notifications: JumioNotifyURL <url>, JumioNotifySecret <secret> [<secret>],
+ * JumioNotifyData decision|full|none, JumioNotifyRetry <seconds> ... */
+const char *jumio_config_set_notify_url(cmd_parms *cmd, void *d, const char *arg);
+const char *jumio_config_set_notify_secret(cmd_parms *cmd, void *d, const char *a, const char *b);
+const char *jumio_config_set_notify_data(cmd_parms *cmd, void *d, const char *arg);
+const char *jumio_config_add_notify_retry(cmd_parms *cmd, void *d, const char *arg);
+/* JumioNotifyData (default decision). */
+jumio_data_e jumio_config_notify_data(const jumio_srv_cfg_t *sc);
+/* The delays of JumioNotifyRetry (default 10 60 300 1800 7200 18000 36000) into *delays;
+ * how many. */
+int jumio_config_notify_retry(const jumio_srv_cfg_t *sc, const int **delays);
 jumio_srv_cfg_t *jumio_config_srv(request_rec *r);
 jumio_srv_cfg_t *jumio_config_srv_of(jumio_ctx_t *c);
 jumio_dir_cfg_t *jumio_config_dir(request_rec *r);

@@ -129,8 +129,8 @@ static const char *const jumio_metrics_handlers[JUMIO_METRICS_HANDLERS] = { "int
                                                                             "poll",   "status",
                                                                             "erase",  "other" };
 static const char *const jumio_metrics_calls[JUMIO_CALL_COUNT] = {
-    "token",          "account_create",  "account_update", "status", "details",
-    "delete_account", "delete_workflow", "health",         "jwks",   "other"
+    "token",           "account_create", "account_update", "status", "details", "delete_account",
+    "delete_workflow", "health",         "jwks",           "notify", "other"
 };
 static const char *const jumio_metrics_outcomes[JUMIO_OUT_COUNT] = {
     "ok", "not_found", "rejected", "busy", "error", "timeout", "unreachable"

@@ -62,7 +62,8 @@ typedef enum {
     JUMIO_CALL_DELETE_ACCOUNT,
     JUMIO_CALL_DELETE_WORKFLOW,
     JUMIO_CALL_HEALTH,
-    JUMIO_CALL_JWKS, /* the identity provider's JWKS document (not Jumio, same client) */
+    JUMIO_CALL_JWKS,   /* the identity provider's JWKS document (not Jumio, same client) */
+    JUMIO_CALL_NOTIFY, /* a signed result notification to the portal (src/notify.c) */
     JUMIO_CALL_OTHER,
     JUMIO_CALL_COUNT
 } jumio_call_e;

@@ -2,6 +2,7 @@
  * Status API checks on Jumio's schedule and the one-time details fetch (KYX guide, Retrieval). */
 #include "work.h"
 #include "client.h"
+#include "notify.h"
 #include "core/core.h"
 #include <apr_strings.h>
 
@@ -42,7 +43,7 @@ void jumio_work_status_check(jumio_ctx_t *c, jumio_tx_t *tx)
     status = json_string_value(
         json_object_get(json_object_get(ans.json, "workflowExecution"), "status"));
     if (ans.outcome == JUMIO_UP_OK && jumio_status_rank(status) > jumio_status_rank(tx->status)
-        && !jumio_store_status(c, tx->workflow_id, status))
+        && !jumio_store_status(c, tx->workflow_id, status, jumio_notify_expiry(c, tx, status)))
         tx->status = apr_pstrdup(c->pool, status);
     json_decref(ans.json);
 }
@@ -72,7 +73,9 @@ int jumio_work_fetch_details(jumio_ctx_t *c, jumio_tx_t *tx)
     if (ans.outcome == JUMIO_UP_OK && (text = jumio_json_dump(c->pool, ans.json))) {
         const char *decision = jumio_decision_of_details(ans.json);
         const char *summary = jumio_work_summary(c->pool, ans.json);
-        if (summary && !jumio_store_details(c, tx->workflow_id, text, summary, decision)) {
+        if (summary
+            && !jumio_store_details(c, tx->workflow_id, text, summary, decision,
+                                    jumio_notify_result(c, tx, decision, text, summary))) {
             tx->details = text;
             tx->summary = summary;
             tx->decision = decision;

@@ -104,9 +104,33 @@ my @bad = (
     [ "JumioJWTAlgorithm HS256\nJumioJWTKey short",      'JumioJWTKey' ],
     [ "JumioJWTAlgorithm RS256\nJumioJWTKey $SECRET-but-not-a-pem", 'JumioJWTKey' ],
     [ "JumioClientId only-the-id",                       'JumioClientId' ],
+    # signed result notifications (t/notify.t)
+    [ 'JumioNotifyURL ftp://portal.example/hooks',                       'JumioNotifyURL' ],
+    [ "JumioNotifyURL http://portal.example/hooks\nJumioNotifySecret $SECRET", 'JumioNotifyURL' ],
+    [ "JumioNotifyURL https://u:pw\@portal.example/hooks",               'JumioNotifyURL' ],
+    [ 'JumioNotifyURL https://portal.example/hooks#x',                   'JumioNotifyURL' ],
+    [ 'JumioNotifyURL https://portal.example/hooks',                     'JumioNotifyURL' ],
+    [ 'JumioNotifySecret whsec_not*base64!',                             'JumioNotifySecret' ],
+    [ 'JumioNotifySecret whsec_c2hvcnQ=',                                'JumioNotifySecret' ],
+    [ 'JumioNotifySecret short',                                         'JumioNotifySecret' ],
+    [ "JumioNotifySecret $SECRET $SECRET $SECRET",                       'JumioNotifySecret' ],
+    [ 'JumioNotifySecret env:JUMIO_NOT_SET_ANYWHERE',                    'JumioNotifySecret' ],
+    [ 'JumioNotifyData some',                                            'JumioNotifyData' ],
+    [ 'JumioNotifyRetry 10 0',                                           'JumioNotifyRetry' ],
 );
 
-plan tests => 2 * @bad + 7;
+plan tests => 2 * @bad + 9;
+
+{
+    spew("$DIR/notify_secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n");
+    my ($rc, $out) = configtest("DBDriver sqlite3\nDBDParams $DIR/db\nJumioNotifyURL https://portal.example/hooks/jumio\n"
+                                . "JumioNotifySecret file:$DIR/notify_secret $SECRET\nJumioNotifyData full\n"
+                                . "JumioNotifyRetry 5 30 600");
+    is($rc, 0, 'JumioNotify*: accepted (https, a whsec_ file and a literal secret)') or diag($out);
+    ($rc, $out) = configtest("DBDriver sqlite3\nDBDParams $DIR/db\nJumioNotifyURL http://127.0.0.1:8080/hooks\n"
+                             . "JumioNotifySecret $SECRET whsec_$SECRET");
+    unlike($out, qr/\Q$SECRET\E/, 'JumioNotifySecret: a refused secret is not echoed');
+}
 
 for my $case (@bad) {
     my ($line, $directive) = @$case;

@@ -11,5 +11,6 @@
 #include "core/jwt.h"
 #include "core/jwks.h"
 #include "core/url.h"
+#include "core/webhook.h"
 
 #endif

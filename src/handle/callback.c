@@ -5,6 +5,7 @@
 #include "http.h"
 #include "store/store.h"
 #include "metrics.h"
+#include "notify.h"
 #include "core/core.h"
 #include <http_protocol.h>
 #include <apr_strings.h>
@@ -73,12 +74,16 @@ static int jumio_callback_forbidden(request_rec *r, const jumio_callback_t *cb, 
     return jumio_http_fail_msg(r, JUMIO_E_FORBIDDEN, "The callback could not be verified.");
 }
 
-/* Store an accepted callback of a known transaction and answer; a transaction erased
- * meanwhile keeps nothing of it (200: Jumio must not send it again). */
-static int jumio_callback_store(jumio_req_t *q, const jumio_callback_t *cb, const char *body)
+/* Store an accepted callback of a known transaction and answer (an expiry's notification
+ * with it); a transaction erased meanwhile keeps nothing of it (200: Jumio must not send it
+ * again). */
+static int jumio_callback_store(jumio_req_t *q, const jumio_callback_t *cb, const jumio_tx_t *tx,
+                                const char *body)
 {
     request_rec *r = q->r;
-    int rc = jumio_store_callback(&q->c, cb, r->useragent_ip, body);
+    int rc = jumio_store_callback(
+        &q->c, cb, r->useragent_ip, body,
+        jumio_status_is_final(tx->status) ? NULL : jumio_notify_expiry(&q->c, tx, cb->status));
     jumio_metric_inc(rc < 0 ? JUMIO_M_CB_REFUSED_DATABASE
                      : rc   ? JUMIO_M_CB_DROPPED_ERASED
                             : JUMIO_M_CB_STORED);
@@ -122,5 +127,5 @@ int jumio_handle_callback(jumio_req_t *q)
         jumio_metric_inc(JUMIO_M_CB_DROPPED_UNKNOWN);
         return jumio_http_json(r, HTTP_OK, json_pack("{s:b}", "received", 1));
     }
-    return jumio_callback_store(q, &cb, body);
+    return jumio_callback_store(q, &cb, &tx, body);
 }

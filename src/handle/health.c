@@ -123,6 +123,17 @@ static int jumio_health_database(jumio_ctx_t *c, jumio_counters_t *k)
     return ok;
 }
 
+/* Signed result notifications pending and failed (index-only counts of the outbox; -1 when
+ * the database did not answer); pending also into the gauge of src/metrics.c. */
+static void jumio_health_notes(jumio_ctx_t *c, apr_int64_t *pending, apr_int64_t *failed)
+{
+    if (jumio_store_note_counts(c, pending, failed)) {
+        *pending = *failed = -1;
+        return;
+    }
+    jumio_metric_set(JUMIO_M_NOTIFY_PENDING, *pending);
+}
+
 /* The jumio-status handler. */
 int jumio_handle_health(jumio_req_t *q)
 {
@@ -130,6 +141,8 @@ int jumio_handle_health(jumio_req_t *q)
     jumio_counters_t k;
     json_t *jumio;
     const char *overall, *js;
+    json_t *counters;
+    apr_int64_t pending, failed;
     int db_up = jumio_health_database(&q->c, &k), jumio_up;
     jumio = jumio_health_jumio(&q->c, q->sc);
     js = json_string_value(json_object_get(jumio, "status"));
@@ -137,11 +150,24 @@ int jumio_handle_health(jumio_req_t *q)
     overall = !db_up ? "DOWN" : jumio_up ? "UP" : "DEGRADED";
     if (r->args && !strcmp(r->args, "format=prometheus")) {
         json_decref(jumio);
-        return jumio_health_prometheus(r, overall, db_up, jumio_up, &k);
+        jumio_health_notes(&q->c, &pending, &failed);
+        jumio_health_prometheus(r, overall, db_up, jumio_up, &k);
+        if (failed >= 0)
+            ap_rprintf(r,
+                       "# HELP jumio_notifications_failed Notifications given up after 3 days\n"
+                       "# TYPE jumio_notifications_failed gauge\n"
+                       "jumio_notifications_failed %" APR_INT64_T_FMT "\n",
+                       failed);
+        return OK;
+    }
+    counters = jumio_health_counters(&k);
+    jumio_health_notes(&q->c, &pending, &failed);
+    if (failed >= 0) {
+        json_object_set_new(counters, "notificationsPending", json_integer(pending));
+        json_object_set_new(counters, "notificationsFailed", json_integer(failed));
     }
     return jumio_http_json(r, db_up ? HTTP_OK : HTTP_SERVICE_UNAVAILABLE,
                            json_pack("{s:s, s:s, s:o, s:o, s:o}", "status", overall, "database",
                                      db_up ? "UP" : "DOWN", "jumio", jumio ? jumio : json_null(),
-                                     "counters", jumio_health_counters(&k), "metrics",
-                                     jumio_metrics_json()));
+                                     "counters", counters, "metrics", jumio_metrics_json()));
 }

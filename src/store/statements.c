@@ -87,7 +87,33 @@ static const char *const jumio_statement_text[JUMIO_ST_COUNT] = {
      * (Require jumio-verified, src/authz.c) */
     [JUMIO_ST_VERIFIED] = "SELECT workflow_id, workflow_key, decision, final_at "
                           "FROM jumio_transactions WHERE user_id = %s AND decision IN (%s, %s) "
-                          "AND final_at > %lld ORDER BY final_at DESC"
+                          "AND final_at > %lld ORDER BY final_at DESC",
+    /* ---- signed result notifications (the outbox) ---- */
+    /* the notification of a transaction made final by this very DB transaction (final_at is
+     * its time), unless it has one: written with the write that makes it final */
+    [JUMIO_ST_NOTE_INSERT] =
+        "INSERT INTO jumio_notifications (id, workflow_id, user_id, body, state, attempts, "
+        "next_at, claim_until, last_status, created_at, done_at) "
+        "SELECT %s, workflow_id, user_id, %s, 'pending', 0, %lld, 0, 0, %lld, 0 "
+        "FROM jumio_transactions WHERE workflow_id = %s AND final_at = %lld "
+        "AND NOT EXISTS (SELECT 1 FROM jumio_notifications WHERE id = %s)",
+    [JUMIO_ST_NOTE_DUE] = "SELECT id, body, attempts, created_at FROM jumio_notifications "
+                          "WHERE state = 'pending' AND next_at <= %lld AND claim_until < %lld "
+                          "ORDER BY next_at LIMIT 10",
+    /* a claim of try number attempts + 1, only if nobody tried it since it was read */
+    [JUMIO_ST_NOTE_CLAIM] =
+        "UPDATE jumio_notifications SET claim_by = %s, claim_until = %lld, "
+        "attempts = attempts + 1 WHERE id = %s AND state = 'pending' AND next_at <= %lld "
+        "AND claim_until < %lld AND attempts = %d",
+    /* the outcome of a try, by the claim's holder only */
+    [JUMIO_ST_NOTE_DONE] =
+        "UPDATE jumio_notifications SET state = %s, last_status = %d, next_at = %lld, "
+        "done_at = %lld, claim_until = 0 WHERE id = %s AND claim_by = %s AND attempts = %d",
+    [JUMIO_ST_NOTE_ERASE] = "DELETE FROM jumio_notifications WHERE user_id = %s",
+    /* index-only counts (index on state, next_at) */
+    [JUMIO_ST_NOTE_COUNTS] =
+        "SELECT (SELECT COUNT(*) FROM jumio_notifications WHERE state = 'pending'), "
+        "(SELECT COUNT(*) FROM jumio_notifications WHERE state = 'failed')"
 };
 
 /* SQL of statement st on a connection of dialect d. */

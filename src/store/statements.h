@@ -37,6 +37,13 @@ typedef enum {
     JUMIO_ST_TX_REUSABLE,
     JUMIO_ST_TX_RECENT,
     JUMIO_ST_VERIFIED,
+    /* signed result notifications (the outbox jumio_notifications) */
+    JUMIO_ST_NOTE_INSERT,
+    JUMIO_ST_NOTE_DUE,
+    JUMIO_ST_NOTE_CLAIM,
+    JUMIO_ST_NOTE_DONE,
+    JUMIO_ST_NOTE_ERASE,
+    JUMIO_ST_NOTE_COUNTS,
     JUMIO_ST_COUNT
 } jumio_st_e;
 

@@ -229,6 +229,23 @@ int jumio_store_due(jumio_ctx_t *c, apr_int64_t now, apr_array_header_t **out)
     return jumio_store_select(c, JUMIO_ST_DUE, 2, args, 20, jumio_store_due_row, *out) < 0 ? -1 : 0;
 }
 
+/* Arguments of the notification insert of a transaction made final at `now` (the same
+ * text as the final_at its write sets); nothing when notice is NULL. */
+static void jumio_store_note_args(jumio_ctx_t *c, const char *wf, const char *notice,
+                                  const char *now, const char **args)
+{
+    const char *id = apr_pstrcat(c->pool, JUMIO_NOTE_ID_PREFIX, wf, NULL);
+    if (!notice)
+        return;
+    args[0] = id;
+    args[1] = notice;
+    args[2] = now;
+    args[3] = now;
+    args[4] = wf;
+    args[5] = now;
+    args[6] = id;
+}
+
 /* Arguments of the forward-only status update. */
 static void jumio_store_status_args(jumio_ctx_t *c, const char *wf, const char *status,
                                     const char **args)
@@ -247,35 +264,51 @@ static void jumio_store_status_args(jumio_ctx_t *c, const char *wf, const char *
  * that first writes the transaction's row (so that it meets an erase of it on every engine);
  * 0 stored, 1 the transaction is gone (nothing stored), -1 error. */
 int jumio_store_callback(jumio_ctx_t *c, const jumio_callback_t *cb, const char *remote,
-                         const char *body)
+                         const char *body, const char *notice)
 {
     const char *t_args[1] = { cb->workflow_id };
     const char *c_args[5] = { jumio_store_now(c), remote, cb->workflow_id, cb->status, body };
-    const char *s_args[7];
-    jumio_conn_step_t steps[3] = { JUMIO_STEP_NEED(JUMIO_ST_CB_TOUCH, t_args),
+    const char *s_args[7], *n_args[7];
+    jumio_conn_step_t steps[4] = { JUMIO_STEP_NEED(JUMIO_ST_CB_TOUCH, t_args),
                                    JUMIO_STEP(JUMIO_ST_CB_INSERT, c_args, NULL),
-                                   JUMIO_STEP(JUMIO_ST_TX_STATUS, s_args, NULL) };
+                                   JUMIO_STEP(JUMIO_ST_TX_STATUS, s_args, NULL),
+                                   JUMIO_STEP(JUMIO_ST_NOTE_INSERT, n_args, NULL) };
     int rv;
     jumio_store_status_args(c, cb->workflow_id, cb->status, s_args);
-    rv = jumio_conn_write(c, steps, 3, 1);
+    jumio_store_note_args(c, cb->workflow_id, notice, s_args[2], n_args);
+    rv = jumio_conn_write(c, steps, notice ? 4 : 3, 1);
     return rv == JUMIO_CONN_MISSED ? 1 : rv ? -1 : 0;
 }
 
-/* Move a transaction's status forward (Status API answer); 0 or -1. */
-int jumio_store_status(jumio_ctx_t *c, const char *workflow_id, const char *status)
+/* Move a transaction's status forward (Status API answer), with its notification when the
+ * move makes it final (notice: the body, or NULL); 0 or -1. */
+int jumio_store_status(jumio_ctx_t *c, const char *workflow_id, const char *status,
+                       const char *notice)
 {
-    const char *args[7];
+    const char *args[7], *n_args[7];
+    jumio_conn_step_t steps[2] = { JUMIO_STEP(JUMIO_ST_TX_STATUS, args, NULL),
+                                   JUMIO_STEP(JUMIO_ST_NOTE_INSERT, n_args, NULL) };
     jumio_store_status_args(c, workflow_id, status, args);
-    return jumio_store_exec(c, JUMIO_ST_TX_STATUS, NULL, 7, args);
+    jumio_store_note_args(c, workflow_id, notice, args[2], n_args);
+    return jumio_conn_write(c, steps, notice ? 2 : 1, notice ? 1 : 0) ? -1 : 0;
 }
 
-/* Store details and decision once (first writer wins); 0 or -1. */
+/* Store details and decision once (first writer wins), with the notification in the same DB
+ * transaction when this write is the one that stored them (notice: the body, or NULL); 0 or
+ * -1. */
 int jumio_store_details(jumio_ctx_t *c, const char *workflow_id, const char *details,
-                        const char *summary, const char *decision)
+                        const char *summary, const char *decision, const char *notice)
 {
     const char *now = jumio_store_now(c);
-    const char *args[6] = { details, summary, decision, now, now, workflow_id };
-    return jumio_store_exec(c, JUMIO_ST_DETAILS, NULL, 6, args);
+    const char *args[6] = { details, summary, decision, now, now, workflow_id }, *n_args[7];
+    jumio_conn_step_t steps[2] = { JUMIO_STEP_NEED(JUMIO_ST_DETAILS, args),
+                                   JUMIO_STEP(JUMIO_ST_NOTE_INSERT, n_args, NULL) };
+    int rv;
+    if (!notice)
+        return jumio_store_exec(c, JUMIO_ST_DETAILS, NULL, 6, args);
+    jumio_store_note_args(c, workflow_id, notice, now, n_args);
+    rv = jumio_conn_write(c, steps, 2, 1);
+    return rv == JUMIO_CONN_MISSED ? 0 : rv ? -1 : 0; /* missed: another writer stored them */
 }
 
 /* Claim status check number done+1 of a transaction and set when the next one is due;
@@ -319,7 +352,8 @@ int jumio_store_unclaim_details(jumio_ctx_t *c, const char *workflow_id)
     return jumio_store_exec(c, JUMIO_ST_UNCLAIM_DETAILS, NULL, 1, args);
 }
 
-/* Delete every local row of a user (callbacks, transactions, account, account ids) in one DB
+/* Delete every local row of a user (callbacks, transactions, account, account ids,
+ * notifications) in one DB
  * transaction that gives up the user's claim; transactions deleted, -2 when the claim was
  * lost meanwhile (nothing deleted), or -1. */
 int jumio_store_erase(jumio_ctx_t *c, const char *user, const char *claim)
@@ -327,12 +361,13 @@ int jumio_store_erase(jumio_ctx_t *c, const char *user, const char *claim)
     const char *args[1] = { user };
     const char *d_args[2] = { user, claim };
     int n = 0, rv;
-    jumio_conn_step_t steps[5] = { JUMIO_STEP_NEED(JUMIO_ST_USER_CLAIM_DROP, d_args),
+    jumio_conn_step_t steps[6] = { JUMIO_STEP_NEED(JUMIO_ST_USER_CLAIM_DROP, d_args),
                                    JUMIO_STEP(JUMIO_ST_ERASE_CB, args, NULL),
                                    JUMIO_STEP(JUMIO_ST_ERASE_TX, args, &n),
                                    JUMIO_STEP(JUMIO_ST_ERASE_ACCT, args, NULL),
-                                   JUMIO_STEP(JUMIO_ST_ERASE_IDS, args, NULL) };
-    rv = jumio_conn_write(c, steps, 5, 1);
+                                   JUMIO_STEP(JUMIO_ST_ERASE_IDS, args, NULL),
+                                   JUMIO_STEP(JUMIO_ST_NOTE_ERASE, args, NULL) };
+    rv = jumio_conn_write(c, steps, 6, 1);
     return rv == JUMIO_CONN_MISSED ? -2 : rv ? -1 : n;
 }
 
@@ -410,4 +445,83 @@ int jumio_store_verified(jumio_ctx_t *c, const char *user, const char *d1, const
     if (jumio_store_select(c, JUMIO_ST_VERIFIED, 4, args, 1000, jumio_store_verified_row, &q) < 0)
         return -1;
     return q.found ? 0 : 1;
+}
+
+/* ---- signed result notifications (the outbox jumio_notifications, src/notify.c) ---- */
+
+/* Append a due notification from a row of (id, body, attempts, created_at). */
+static void jumio_store_note_row(jumio_ctx_t *c, jumio_conn_t *db, apr_dbd_row_t *row, void *out)
+{
+    jumio_note_t *n = apr_array_push(out);
+    const char *v;
+    n->id = jumio_conn_col(c, db, row, 0);
+    n->body = jumio_conn_col(c, db, row, 1);
+    n->attempts = (v = jumio_conn_col(c, db, row, 2)) ? atoi(v) : 0;
+    n->created_at = (v = jumio_conn_col(c, db, row, 3)) ? apr_atoi64(v) : 0;
+}
+
+/* Pending notifications due at `now` and not claimed (at most 10), soonest first; 0 or -1. */
+int jumio_store_notes_due(jumio_ctx_t *c, apr_int64_t now, apr_array_header_t **out)
+{
+    const char *t = jumio_store_num(c, now);
+    const char *args[2] = { t, t };
+    *out = apr_array_make(c->pool, 10, sizeof(jumio_note_t));
+    return jumio_store_select(c, JUMIO_ST_NOTE_DUE, 2, args, 10, jumio_store_note_row, *out) < 0
+               ? -1
+               : 0;
+}
+
+/* Claim try number n->attempts + 1 of a notification as `by` until `until`; 1 claimed (and
+ * n->attempts counted), 0 taken by another, -1 error. */
+int jumio_store_note_claim(jumio_ctx_t *c, jumio_note_t *n, const char *by, apr_int64_t until,
+                           apr_int64_t now)
+{
+    const char *t = jumio_store_num(c, now);
+    const char *args[6] = { by, jumio_store_num(c, until),     n->id, t,
+                            t,  apr_itoa(c->pool, n->attempts) };
+    int rows = 0;
+    if (jumio_store_exec(c, JUMIO_ST_NOTE_CLAIM, &rows, 6, args))
+        return -1;
+    if (rows == 1)
+        n->attempts++;
+    return rows == 1;
+}
+
+/* The outcome of a claimed try: state "sent", "failed" or "pending" (next try at next_at),
+ * the HTTP status (0: no answer); 0 or -1. */
+int jumio_store_note_done(jumio_ctx_t *c, const jumio_note_t *n, const char *by, const char *state,
+                          int http_status, apr_int64_t next_at)
+{
+    const char *now = jumio_store_now(c);
+    const char *args[7] = { state,
+                            apr_itoa(c->pool, http_status),
+                            jumio_store_num(c, next_at),
+                            strcmp(state, "pending") ? now : "0",
+                            n->id,
+                            by,
+                            apr_itoa(c->pool, n->attempts) };
+    return jumio_store_exec(c, JUMIO_ST_NOTE_DONE, NULL, 7, args);
+}
+
+/* Read two counts. */
+static void jumio_store_note_counts_row(jumio_ctx_t *c, jumio_conn_t *db, apr_dbd_row_t *row,
+                                        void *out)
+{
+    apr_int64_t *k = out;
+    const char *v;
+    k[0] = (v = jumio_conn_col(c, db, row, 0)) ? apr_atoi64(v) : 0;
+    k[1] = (v = jumio_conn_col(c, db, row, 1)) ? apr_atoi64(v) : 0;
+}
+
+/* Notifications pending and failed (index-only counts); 0 or -1. */
+int jumio_store_note_counts(jumio_ctx_t *c, apr_int64_t *pending, apr_int64_t *failed)
+{
+    apr_int64_t k[2] = { 0, 0 };
+    int rv =
+        jumio_store_select(c, JUMIO_ST_NOTE_COUNTS, 0, NULL, 1, jumio_store_note_counts_row, k) == 1
+            ? 0
+            : -1;
+    *pending = k[0];
+    *failed = k[1];
+    return rv;
 }

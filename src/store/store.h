@@ -60,12 +60,17 @@ int jumio_store_tx_get(jumio_ctx_t *c, const char *workflow_id, jumio_tx_t *out)
 /* Log a callback of a stored transaction and move its status forward, in one DB transaction;
  * 0 stored, 1 the transaction is gone (erased: nothing stored), -1 error. */
 int jumio_store_callback(jumio_ctx_t *c, const jumio_callback_t *cb, const char *remote,
-                         const char *body);
+                         const char *body, const char *notice);
 /* Move a transaction's status forward (status API answer); 0 or -1. */
-int jumio_store_status(jumio_ctx_t *c, const char *workflow_id, const char *status);
+int jumio_store_status(jumio_ctx_t *c, const char *workflow_id, const char *status,
+                       const char *notice);
 /* Store details and decision once (first writer wins); 0 or -1. */
 int jumio_store_details(jumio_ctx_t *c, const char *workflow_id, const char *details,
-                        const char *summary, const char *decision);
+                        const char *summary, const char *decision, const char *notice);
+/* notice (callback, status, details): the body of the transaction's result notification
+ * (src/notify.c), or NULL for none. It is written in the same DB transaction as the write,
+ * only when that write is the one that makes the transaction final (expired, or details
+ * stored). */
 /* Claim status check number done+1 and set when the next is due; 1 claimed, 0 taken, -1 error. */
 int jumio_store_claim_check(jumio_ctx_t *c, const char *workflow_id, int done, apr_int64_t next_at);
 /* Claim the details fetch of a PROCESSED transaction for `seconds`; 1 claimed, 0 taken, -1 error. */
@@ -101,5 +106,29 @@ typedef struct {
  * filled), 1 none, -1 error. */
 int jumio_store_verified(jumio_ctx_t *c, const char *user, const char *d1, const char *d2,
                          const int *keys, int nkeys, apr_int64_t after, jumio_verified_t *out);
+
+/* ---- signed result notifications (the outbox jumio_notifications, src/notify.c) ---- */
+
+/* A notification's id: this prefix and the workflow execution id (stable per notification). */
+#define JUMIO_NOTE_ID_PREFIX "msg_"
+
+typedef struct {
+    const char *id, *body;
+    int attempts;
+    apr_int64_t created_at;
+} jumio_note_t;
+
+/* Pending notifications due at `now` and not claimed (at most 10), soonest first; 0 or -1. */
+int jumio_store_notes_due(jumio_ctx_t *c, apr_int64_t now, apr_array_header_t **out);
+/* Claim try number n->attempts + 1 of a notification as `by` until `until`; 1 claimed (and
+ * n->attempts counted), 0 taken by another, -1 error. */
+int jumio_store_note_claim(jumio_ctx_t *c, jumio_note_t *n, const char *by, apr_int64_t until,
+                           apr_int64_t now);
+/* The outcome of a claimed try: state "sent", "failed" or "pending" (next try at next_at),
+ * the HTTP status (0: no answer); 0 or -1. */
+int jumio_store_note_done(jumio_ctx_t *c, const jumio_note_t *n, const char *by, const char *state,
+                          int http_status, apr_int64_t next_at);
+/* Notifications pending and failed (index-only counts); 0 or -1. */
+int jumio_store_note_counts(jumio_ctx_t *c, apr_int64_t *pending, apr_int64_t *failed);
 
 #endif

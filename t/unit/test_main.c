@@ -1,4 +1,5 @@
-/* test_main.c - runner of the mod_jumio unit tests (libcheck): util, json, jwt, jwks and url suites.
+/* test_main.c - runner of the mod_jumio unit tests (libcheck): util, json, jwt, jwks, url and
+ * webhook suites.
  * CK_FORK=no in the environment runs every test in this process (for valgrind). */
 #include <stdlib.h>
 
@@ -10,6 +11,7 @@ Suite *jumio_test_json_suite(void);
 Suite *jumio_test_jwt_suite(void);
 Suite *jumio_test_jwks_suite(void);
 Suite *jumio_test_url_suite(void);
+Suite *jumio_test_webhook_suite(void);
 
 /* Run all suites; exit status 0 when every test passed. */
 int main(void)
@@ -24,6 +26,7 @@ int main(void)
     srunner_add_suite(sr, jumio_test_jwt_suite());
     srunner_add_suite(sr, jumio_test_jwks_suite());
     srunner_add_suite(sr, jumio_test_url_suite());
+    srunner_add_suite(sr, jumio_test_webhook_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
