@@ -195,10 +195,10 @@ subtest '(b) erase on one node racing callbacks on the two others: nothing outli
     no_violations('erase racing callbacks');
 };
 
-subtest '(c) a write on one node is what a poll on another answers at once (intake, callback), 10 rounds' => sub {
+subtest '(c) a write on one node is what a poll on another answers at once (intake, callback), 20 rounds' => sub {
     fake_reset();
     my @bad;
-    for my $round (1 .. 10) {
+    for my $round (1 .. 20) {
         my ($a, $b, $c) = map { $N[ ($round + $_) % 3 ] } 0 .. 2;
         my $t = start_tx(base => $a->base, tag => 'gpoll', quiet => 1);
         unless ($t->{ref} && $t->{token}) {
