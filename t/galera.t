@@ -7,7 +7,8 @@
 #      (one POST, 19 PUTs), one account row, 20 transactions, all 200; the erase deletes all;
 #  (b) an erase on one node racing callbacks on the two others: nothing of the user is left
 #      on any node after an acknowledged erase;
-#  (c) what one node stored (intake, callback) is what a poll on another node answers at once.
+#  (c) what one node stored (intake, callback) is what a poll on another node answers at once
+#      (8 clients at once: without causal reads a run sees a 404 or a stale status).
 use strict;
 use warnings;
 
@@ -195,35 +196,42 @@ subtest '(b) erase on one node racing callbacks on the two others: nothing outli
     no_violations('erase racing callbacks');
 };
 
-subtest '(c) a write on one node is what a poll on another answers at once (intake, callback), 20 rounds' => sub {
+subtest '(c) a write on one node is what a poll on another answers at once (intake, callback), 8 clients x 8 rounds' => sub {
     fake_reset();
-    my @bad;
-    for my $round (1 .. 20) {
-        my ($a, $b, $c) = map { $N[ ($round + $_) % 3 ] } 0 .. 2;
-        my $t = start_tx(base => $a->base, tag => 'gpoll', quiet => 1);
-        unless ($t->{ref} && $t->{token}) {
-            push @bad, "round $round: intake failed: " . $t->{res}->code;
-            next;
+    # 8 clients at once (the cluster busy applying the others' writes), each 8 rounds of: an
+    # intake on one node, at once a poll on the next (INITIATED); an ACQUIRED callback on that
+    # node, at once a poll on the third (ACQUIRED). The lines of what went wrong.
+    my @r = in_parallel_results(8, sub {
+        my ($client) = @_;
+        my @bad;
+        for my $round (1 .. 8) {
+            my ($a, $b, $c) = map { $N[ ($client + $round + $_) % 3 ] } 0 .. 2;
+            my $tag = "client $client round $round";
+            my $t = start_tx(base => $a->base, tag => 'gpoll', quiet => 1);
+            unless ($t->{ref} && $t->{token}) {
+                push @bad, "$tag: intake failed: " . $t->{res}->code;
+                next;
+            }
+            # "200 <the pending answer, canonical JSON>" wanted, for a status
+            my $want = sub { '200 ' . $JSON->encode({ done => JSON::PP::false(), transactionReference => $t->{ref},
+                                                      status => $_[0] }) };
+            my $got = sub {
+                my $res = poll_tx($t, base => $_[0]->base);
+                my $d = json_of($res);
+                return $res->code . ' ' . ($d ? $JSON->encode($d) : $res->content);
+            };
+            my $p = $got->($b);
+            push @bad, "$tag: intake on " . $a->name . ', poll on ' . $b->name . ": $p"
+                unless $p eq $want->('INITIATED');
+            my $cb = send_callback($t, 'ACQUIRED', base => $b->base, marker => "gpoll-$client-$round");
+            push @bad, "$tag: callback on " . $b->name . ': ' . $cb->code unless $cb->code == 200;
+            $p = $got->($c);
+            push @bad, "$tag: ACQUIRED on " . $b->name . ', poll on ' . $c->name . ": $p"
+                unless $p eq $want->('ACQUIRED');
         }
-        # "200 <the pending answer, canonical JSON>" wanted, for a status
-        my $want = sub { '200 ' . $JSON->encode({ done => JSON::PP::false(), transactionReference => $t->{ref},
-                                                  status => $_[0] }) };
-        my $got = sub {
-            my $res = poll_tx($t, base => $_[0]->base);
-            my $d = json_of($res);
-            return $res->code . ' ' . ($d ? $JSON->encode($d) : $res->content);
-        };
-        # intake answered on $a: a poll on $b finds the transaction
-        my $p = $got->($b);
-        push @bad, "round $round: intake on " . $a->name . ', poll on ' . $b->name . ": $p"
-            unless $p eq $want->('INITIATED');
-        # ACQUIRED acknowledged on $b: a poll on $c answers ACQUIRED
-        my $cb = send_callback($t, 'ACQUIRED', base => $b->base, marker => "gpoll-$round");
-        push @bad, "round $round: callback on " . $b->name . ': ' . $cb->code unless $cb->code == 200;
-        $p = $got->($c);
-        push @bad, "round $round: ACQUIRED on " . $b->name . ', poll on ' . $c->name . ": $p"
-            unless $p eq $want->('ACQUIRED');
-    }
+        return @bad;
+    });
+    my @bad = map { @$_ } @r;
     is_deeply(\@bad, [], 'every poll on another node answered what the first node had stored');
 
     # a PROCESSED callback on node 2, the details fetched by a poll on node 3: node 1 answers the same
