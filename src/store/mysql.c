@@ -73,8 +73,8 @@ static const char *const jumio_mysql_v3[] = {
     NULL
 };
 
-/* Set a session variable to JumioDBTimeout seconds; a server without it is only logged at
- * debug level when optional. */
+/* Set a session variable to a number (JumioDBTimeout seconds, a flag); a server without it is
+ * only logged at debug level when optional. */
 static void jumio_mysql_set(jumio_ctx_t *c, ap_dbd_t *dbd, const char *var, int timeout,
                             int optional)
 {
@@ -87,12 +87,16 @@ static void jumio_mysql_set(jumio_ctx_t *c, ap_dbd_t *dbd, const char *var, int 
 
 /* Every wait inside the server ends after JumioDBTimeout seconds: a row lock
  * (ER_LOCK_WAIT_TIMEOUT), a table's metadata lock (LOCK TABLES, DDL) and, on MariaDB, any
- * statement (max_statement_time). */
+ * statement (max_statement_time). On a Galera cluster reads and transactions see every write
+ * the cluster committed before them (wsrep_sync_wait 1: causal reads), so a poll or callback
+ * on one node finds the transaction an intake just stored on another; without Galera the
+ * setting does nothing (MySQL without it: logged at debug level). */
 static void jumio_mysql_connect(jumio_ctx_t *c, ap_dbd_t *dbd, int timeout)
 {
     jumio_mysql_set(c, dbd, "innodb_lock_wait_timeout", timeout, 0);
     jumio_mysql_set(c, dbd, "lock_wait_timeout", timeout, 0);
     jumio_mysql_set(c, dbd, "max_statement_time", timeout, 1);
+    jumio_mysql_set(c, dbd, "wsrep_sync_wait", 1, 1);
 }
 
 /* ER_LOCK_DEADLOCK (1213; also a Galera certification failure at commit) or

@@ -45,9 +45,25 @@ static int jumio_schema_exec(jumio_ctx_t *c, jumio_conn_t *db, const char *sql)
     return rv ? jumio_conn_failed(c, db, rv, sql) : 0;
 }
 
+/* Run a write of the version row outside a transaction, tried again while the database is
+ * busy until `deadline` (on Galera another node's statement on jumio_schema can abort it: a
+ * step done must still be recorded, a lock still given back); 0 or the status of the last
+ * try. Inside a transaction (ddl_in_tx) one try: the whole step is run again. */
+static int jumio_schema_write(jumio_ctx_t *c, jumio_conn_t *db, const char *sql,
+                              apr_time_t deadline)
+{
+    int attempt, rv;
+    for (attempt = 1;; attempt++) {
+        rv = jumio_conn_query(c, db, sql);
+        if (!jumio_conn_busy(db, rv) || db->dialect->ddl_in_tx
+            || jumio_lock_backoff(c, attempt, deadline, 0))
+            return rv;
+    }
+}
+
 /* Apply migration step v (from v - 1) and record version v, in one transaction when the
  * dialect can; 0 or the status of the call that failed. */
-static int jumio_schema_step(jumio_ctx_t *c, jumio_conn_t *db, int v)
+static int jumio_schema_step(jumio_ctx_t *c, jumio_conn_t *db, int v, apr_time_t deadline)
 {
     const jumio_dialect_t *d = db->dialect;
     const char *const *sql;
@@ -55,20 +71,23 @@ static int jumio_schema_step(jumio_ctx_t *c, jumio_conn_t *db, int v)
     for (sql = d->migrations[v]; !rv && *sql; sql++)
         rv = jumio_schema_exec(c, db, *sql);
     if (!rv)
-        rv = jumio_conn_query(
-            c, db, apr_psprintf(c->pool, "UPDATE jumio_schema SET version = %d WHERE id = 1", v));
+        rv = jumio_schema_write(
+            c, db, apr_psprintf(c->pool, "UPDATE jumio_schema SET version = %d WHERE id = 1", v),
+            deadline);
     if (d->ddl_in_tx)
         rv = rv ? (jumio_conn_query(c, db, "ROLLBACK"), rv) : jumio_conn_query(c, db, "COMMIT");
     return rv;
 }
 
-/* Create the version table and row when missing, then try to take the migration lock for
- * `me`; 0 or the status of the call that failed. */
-static int jumio_schema_lock(jumio_ctx_t *c, jumio_conn_t *db, const char *me)
+/* Create the version table and row when missing (have_row 0: none was read), then try to take
+ * the migration lock for `me`; 0 or the status of the call that failed. The table is not made
+ * again when the row was read: on Galera a CREATE TABLE, even of an existing table, runs on
+ * every node in total order and aborts the migration's own writes of the version row. */
+static int jumio_schema_lock(jumio_ctx_t *c, jumio_conn_t *db, const char *me, int have_row)
 {
     apr_int64_t now = (apr_int64_t)apr_time_sec(apr_time_now());
-    int rv = jumio_conn_query(c, db, db->dialect->schema_table);
-    if (!rv)
+    int rv = have_row ? 0 : jumio_conn_query(c, db, db->dialect->schema_table);
+    if (!rv && !have_row)
         rv = jumio_conn_query(c, db, db->dialect->schema_row);
     if (!rv)
         rv = jumio_conn_query(
@@ -81,14 +100,16 @@ static int jumio_schema_lock(jumio_ctx_t *c, jumio_conn_t *db, const char *me)
     return rv;
 }
 
-/* Give the migration lock back. */
-static void jumio_schema_unlock(jumio_ctx_t *c, jumio_conn_t *db, const char *me)
+/* Give the migration lock back (tried again while busy, until `deadline`). */
+static void jumio_schema_unlock(jumio_ctx_t *c, jumio_conn_t *db, const char *me,
+                                apr_time_t deadline)
 {
-    jumio_conn_query(c, db,
-                     apr_psprintf(c->pool,
-                                  "UPDATE jumio_schema SET locked_by = NULL, locked_until = 0 "
-                                  "WHERE id = 1 AND locked_by = '%s'",
-                                  me));
+    jumio_schema_write(c, db,
+                       apr_psprintf(c->pool,
+                                    "UPDATE jumio_schema SET locked_by = NULL, locked_until = 0 "
+                                    "WHERE id = 1 AND locked_by = '%s'",
+                                    me),
+                       deadline);
 }
 
 /* Discard a row (jumio_conn_row_fn): only whether there is one matters. */
@@ -99,7 +120,7 @@ static void jumio_schema_seen(jumio_ctx_t *c, jumio_conn_t *db, apr_dbd_row_t *r
 
 /* Migrate from version `from` (0: the unversioned first schema, or nothing) to the current
  * one while holding the lock; 0 or the status of the call that failed. */
-static int jumio_schema_upgrade(jumio_ctx_t *c, jumio_conn_t *db, int from)
+static int jumio_schema_upgrade(jumio_ctx_t *c, jumio_conn_t *db, int from, apr_time_t deadline)
 {
     const jumio_dialect_t *d = db->dialect;
     int v, had_v1 = 0, rv = 0;
@@ -110,7 +131,7 @@ static int jumio_schema_upgrade(jumio_ctx_t *c, jumio_conn_t *db, int from)
     if (d->unbounded)
         jumio_conn_query(c, db, d->unbounded);
     for (v = from + 1; !rv && v <= JUMIO_SCHEMA_VERSION; v++)
-        rv = jumio_schema_step(c, db, v);
+        rv = jumio_schema_step(c, db, v, deadline);
     if (d->unbounded)
         d->on_connect(c, db->dbd, jumio_config_db_timeout(jumio_config_srv_of(c)));
     if (!rv && (from || had_v1))
@@ -122,10 +143,11 @@ static int jumio_schema_upgrade(jumio_ctx_t *c, jumio_conn_t *db, int from)
     return rv;
 }
 
-/* One try at migrating: takes the lock (behind the write gate) and upgrades; 1 when the
- * schema is current now, 0 when another holds the lock, or the status of the call that
- * failed. */
-static int jumio_schema_migrate(jumio_ctx_t *c, jumio_conn_t *db, apr_time_t deadline, int *done)
+/* One try at migrating: takes the lock (behind the write gate) and upgrades; have_row: the
+ * version row was read. 1 when the schema is current now, 0 when another holds the lock, or
+ * the status of the call that failed. */
+static int jumio_schema_migrate(jumio_ctx_t *c, jumio_conn_t *db, apr_time_t deadline, int have_row,
+                                int *done)
 {
     const char *me = jumio_util_random_token(c->pool, 16);
     jumio_schema_row_t s;
@@ -133,13 +155,13 @@ static int jumio_schema_migrate(jumio_ctx_t *c, jumio_conn_t *db, apr_time_t dea
     *done = 0;
     if (held < 0)
         return 0;
-    rv = me ? jumio_schema_lock(c, db, me) : -1;
+    rv = me ? jumio_schema_lock(c, db, me, have_row) : -1;
     if (!rv)
         rv = jumio_schema_read(c, db, &s);
     if (!rv && s.locked_by && !strcmp(s.locked_by, me)) {
         if (s.version < JUMIO_SCHEMA_VERSION)
-            rv = jumio_schema_upgrade(c, db, s.version < 0 ? 0 : s.version);
-        jumio_schema_unlock(c, db, me);
+            rv = jumio_schema_upgrade(c, db, s.version < 0 ? 0 : s.version, deadline);
+        jumio_schema_unlock(c, db, me, deadline);
         *done = !rv && s.version <= JUMIO_SCHEMA_VERSION;
     }
     if (held)
@@ -171,7 +193,7 @@ int jumio_schema_ensure(jumio_ctx_t *c, jumio_conn_t *db, apr_time_t deadline)
             jumio_schema_newer(c, s.version);
             return -1;
         }
-        if (!rv && (rv = jumio_schema_migrate(c, db, deadline, &done)) == 0 && done)
+        if (!rv && (rv = jumio_schema_migrate(c, db, deadline, s.version >= 0, &done)) == 0 && done)
             return 0;
         if (rv && !jumio_conn_busy(db, rv))
             return -1;
