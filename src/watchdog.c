@@ -6,6 +6,7 @@
 #include "config.h"
 #include "store/store.h"
 #include "work.h"
+#include "retention.h"
 #include <apr_atomic.h>
 #include <apr_optional.h>
 #include <apr_thread_mutex.h>
@@ -66,6 +67,7 @@ static apr_status_t jumio_watchdog_step(int state, void *data, apr_pool_t *pool)
         c.r = NULL;
         c.db_waited = 0;
         jumio_work_round(&c, jumio_watchdog_stopping);
+        jumio_retention_round(&c, jumio_watchdog_stopping);
         apr_pool_destroy(c.pool);
     }
     apr_thread_mutex_unlock(jumio_wd_mutex);
