@@ -101,9 +101,13 @@ static int jumio_retention_delete(jumio_ctx_t *c, const jumio_retention_tx_t *tx
         return !jumio_store_retention_deleted(c, tx->workflow_id);
     wait = jumio_retention_backoff(tx->attempts, &ans);
     jumio_log(c, APLOG_WARNING, 0,
-              "mod_jumio: retention: deleting workflow %s at Jumio failed (HTTP %ld), "
+              "mod_jumio: retention: deleting workflow %s at Jumio failed (%s), "
               "next try in %" APR_INT64_T_FMT " s",
-              tx->workflow_id, ans.http_status, wait);
+              tx->workflow_id,
+              ans.outcome == JUMIO_UP_TIMEOUT ? "timed out"
+              : ans.http_status               ? apr_psprintf(c->pool, "HTTP %ld", ans.http_status)
+                                              : "no answer",
+              wait);
     jumio_store_retention_retry(c, tx->workflow_id, lease_until,
                                 (apr_int64_t)apr_time_sec(apr_time_now()) + wait);
     return 0;
