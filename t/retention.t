@@ -150,6 +150,13 @@ push @subtests, ['final for longer than the retention: purged, deleted at Jumio 
     is(scalar(tx_calls($p, 'status')) + scalar(tx_calls($e, 'status')), 0, 'no Status API call');
     is(tx_row($p, $h)->{details}, undef, 'details still NULL after polls');
     like($h->error_log_text, qr/retention: purged \d+ transaction/, 'the purge is counted in the log');
+
+    # a late callback (a replay of Jumio's) of the purged transaction: acknowledged, no body kept
+    callback_ok($p, 'PROCESSED');
+    my @cb = callbacks($p);
+    is(scalar(@cb), 3, 'late callback: logged');
+    is_deeply([map { $_->{body} } @cb], [undef, undef, undef], 'late callback: no body stored');
+    is(tx_row($p, $h)->{status}, 'PROCESSED', 'late callback: status kept');
 }];
 
 push @subtests, ['not final, or final more recently than the retention: untouched' => sub {

@@ -98,5 +98,6 @@ int jumio_handle_callback(jumio_req_t *q)
                       cb.workflow_id, r->useragent_ip);
         return jumio_http_json(r, HTTP_OK, json_pack("{s:b}", "received", 1));
     }
-    return jumio_callback_store(q, &cb, body);
+    /* a transaction purged by JumioRetention keeps no callback body, a late one's neither */
+    return jumio_callback_store(q, &cb, tx.purged_at ? NULL : body);
 }
