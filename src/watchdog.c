@@ -8,6 +8,7 @@
 #include "work.h"
 #include "metrics.h"
 #include "notify.h"
+#include "retention.h"
 #include <apr_atomic.h>
 #include <apr_optional.h>
 #include <apr_thread_mutex.h>
@@ -72,6 +73,7 @@ static apr_status_t jumio_watchdog_step(int state, void *data, apr_pool_t *pool)
         jumio_metric_inc(JUMIO_M_BACKGROUND_ROUNDS);
         jumio_metric_observe(JUMIO_HIST_BACKGROUND_ROUND, apr_time_now() - start);
         jumio_notify_round(&c, jumio_watchdog_stopping); /* signed result notifications */
+        jumio_retention_round(&c, jumio_watchdog_stopping);
         apr_pool_destroy(c.pool);
     }
     apr_thread_mutex_unlock(jumio_wd_mutex);

@@ -127,5 +127,6 @@ int jumio_handle_callback(jumio_req_t *q)
         jumio_metric_inc(JUMIO_M_CB_DROPPED_UNKNOWN);
         return jumio_http_json(r, HTTP_OK, json_pack("{s:b}", "received", 1));
     }
-    return jumio_callback_store(q, &cb, &tx, body);
+    /* a transaction purged by JumioRetention keeps no callback body, a late one's neither */
+    return jumio_callback_store(q, &cb, &tx, tx.purged_at ? NULL : body);
 }

@@ -43,18 +43,21 @@ static const char *jumio_poll_cache_get(jumio_req_t *q, const char *user, const 
     return val + strlen(val) + 1;
 }
 
-/* The final answer for a transaction with details (or an expired one). `data` is stored JSON
- * text (the details, or their decision-mode summary) spliced in as it is: no parse per poll. */
+/* The final answer for a transaction with details (or an expired one, or one purged by
+ * JumioRetention: its decision and decision-mode data are kept, its details are not). `data`
+ * is stored JSON text (the details, or their decision-mode summary) spliced in as it is: no
+ * parse per poll. */
 static int jumio_poll_done(jumio_req_t *q, const jumio_tx_t *tx)
 {
     request_rec *r = q->r;
     jumio_data_e mode = jumio_config_poll_data(q->dc);
-    const char *data = !tx->details || mode == JUMIO_DATA_NONE ? NULL
-                       : mode == JUMIO_DATA_FULL               ? tx->details
-                                                               : tx->summary;
+    int result = tx->details || tx->purged_at;
+    const char *data = !result || mode == JUMIO_DATA_NONE ? NULL
+                       : mode == JUMIO_DATA_FULL          ? tx->details
+                                                          : tx->summary;
     json_t *head =
         json_pack("{s:b, s:s, s:s, s:s?}", "done", 1, "transactionReference", tx->workflow_id,
-                  "status", tx->status, "decision", tx->details ? tx->decision : NULL);
+                  "status", tx->status, "decision", result ? tx->decision : NULL);
     const char *text = jumio_json_dump(r->pool, head);
     json_decref(head);
     if (!text)
@@ -108,7 +111,7 @@ int jumio_handle_poll(jumio_req_t *q)
     if (strcmp(tx.status, "PROCESSED"))
         return jumio_status_is_final(tx.status) ? jumio_poll_done(q, &tx)
                                                 : jumio_poll_pending(q->r, &tx);
-    if (!tx.details && jumio_work_fetch_details(&q->c, &tx))
+    if (!tx.details && !tx.purged_at && jumio_work_fetch_details(&q->c, &tx))
         return jumio_poll_pending(q->r, &tx);
     return jumio_poll_done(q, &tx);
 }

@@ -70,7 +70,11 @@ static const char *const jumio_mysql_v3[] = {
     "created_at BIGINT NOT NULL, done_at BIGINT NOT NULL DEFAULT 0, "
     "INDEX jumio_notifications_due (state, next_at), "
     "INDEX jumio_notifications_user (user_id)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
-    NULL
+    /* retention: the transactions not yet deleted at Jumio by final time (done ones are
+     * skipped by the index), and the callbacks of one transaction (purge, erase) */
+    "CREATE INDEX jumio_transactions_retention ON jumio_transactions (deleted_at, "
+    "final_at)",
+    "CREATE INDEX jumio_callbacks_workflow ON jumio_callbacks (workflow_id)", NULL
 };
 
 /* Set a session variable to a number (JumioDBTimeout seconds, a flag); a server without it is

@@ -68,7 +68,11 @@ static const char *const jumio_sqlite_v3[] = {
     "created_at BIGINT NOT NULL, done_at BIGINT NOT NULL DEFAULT 0)",
     "CREATE INDEX IF NOT EXISTS jumio_notifications_due ON jumio_notifications (state, next_at)",
     "CREATE INDEX IF NOT EXISTS jumio_notifications_user ON jumio_notifications (user_id)",
-    NULL
+    /* retention: the transactions not yet deleted at Jumio by final time (done ones are
+     * skipped by the index), and the callbacks of one transaction (purge, erase) */
+    "CREATE INDEX IF NOT EXISTS jumio_transactions_retention ON jumio_transactions (deleted_at, "
+    "final_at)",
+    "CREATE INDEX IF NOT EXISTS jumio_callbacks_workflow ON jumio_callbacks (workflow_id)", NULL
 };
 
 /* SQLITE_BUSY (5), SQLITE_LOCKED (6), SQLITE_SCHEMA (17), or the same said in the message of a

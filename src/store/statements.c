@@ -4,7 +4,7 @@
 #define JUMIO_TX_COLS                                                                              \
     "workflow_id, account_id, user_id, workflow_key, cir, redirect_url, "                          \
     "jumio_timestamp, status, callback_token, details, decision, status_checks, created_at, "      \
-    "summary"
+    "summary, purged_at"
 
 /* The SQL of each statement; NULL where the dialect gives it. */
 static const char *const jumio_statement_text[JUMIO_ST_COUNT] = {
@@ -32,18 +32,20 @@ static const char *const jumio_statement_text[JUMIO_ST_COUNT] = {
         "VALUES (%lld, %s, %s, %s, %s)",
     [JUMIO_ST_DETAILS] = "UPDATE jumio_transactions SET details = %s, summary = %s, decision = %s, "
                          "updated_at = %lld, final_at = %lld "
-                         "WHERE workflow_id = %s AND details IS NULL",
+                         "WHERE workflow_id = %s AND details IS NULL AND purged_at = 0",
     [JUMIO_ST_CLAIM] =
         "UPDATE jumio_transactions SET status_checks = status_checks + 1, next_check_at = %lld "
         "WHERE workflow_id = %s AND status_checks = %d AND status_rank < 2",
     [JUMIO_ST_CLAIM_DETAILS] =
         "UPDATE jumio_transactions SET details_claim_until = %lld, "
         "details_attempts = details_attempts + 1 WHERE workflow_id = %s AND details IS NULL "
-        "AND status = 'PROCESSED' AND details_claim_until < %lld AND details_attempts < 10",
+        "AND status = 'PROCESSED' AND details_claim_until < %lld AND details_attempts < 10 "
+        "AND purged_at = 0",
     [JUMIO_ST_DUE] =
         "SELECT " JUMIO_TX_COLS " FROM jumio_transactions WHERE (next_check_at <= %lld AND "
         "status_rank < 2) OR (status_rank = 2 AND status = 'PROCESSED' AND details IS NULL AND "
-        "details_claim_until < %lld AND details_attempts < 10) ORDER BY created_at LIMIT 20",
+        "details_claim_until < %lld AND details_attempts < 10 AND purged_at = 0) "
+        "ORDER BY created_at LIMIT 20",
     [JUMIO_ST_UNCLAIM_DETAILS] =
         "UPDATE jumio_transactions SET details_claim_until = 0 WHERE workflow_id = %s "
         "AND details IS NULL",
@@ -55,12 +57,13 @@ static const char *const jumio_statement_text[JUMIO_ST_COUNT] = {
     [JUMIO_ST_COUNTERS] =
         "SELECT (SELECT COUNT(*) FROM jumio_transactions), "
         "(SELECT COUNT(*) FROM jumio_transactions WHERE status_rank < 2), "
-        "(SELECT COUNT(*) FROM jumio_transactions WHERE status = 'PROCESSED' AND details IS NULL), "
+        "(SELECT COUNT(*) FROM jumio_transactions WHERE status = 'PROCESSED' AND details IS NULL "
+        "AND purged_at = 0), "
         "(SELECT COUNT(*) FROM jumio_callbacks), (SELECT COUNT(*) FROM jumio_accounts)",
     [JUMIO_ST_CLAIM_DETAILS_ANY] =
         "UPDATE jumio_transactions SET details_claim_until = %lld, "
         "details_attempts = details_attempts + 1 WHERE workflow_id = %s AND details IS NULL "
-        "AND status = 'PROCESSED' AND details_claim_until < %lld",
+        "AND status = 'PROCESSED' AND details_claim_until < %lld AND purged_at = 0",
     [JUMIO_ST_RESCHEDULE] =
         "UPDATE jumio_transactions SET next_check_at = %lld WHERE workflow_id = %s "
         "AND status_checks = %d",
@@ -113,7 +116,29 @@ static const char *const jumio_statement_text[JUMIO_ST_COUNT] = {
     /* index-only counts (index on state, next_at) */
     [JUMIO_ST_NOTE_COUNTS] =
         "SELECT (SELECT COUNT(*) FROM jumio_notifications WHERE state = 'pending'), "
-        "(SELECT COUNT(*) FROM jumio_notifications WHERE state = 'failed')"
+        "(SELECT COUNT(*) FROM jumio_notifications WHERE state = 'failed')",
+    /* retention: transactions final before a cutoff whose workflow is not yet confirmed
+     * deleted at Jumio (deleted_at is only set once purged_at is), due now, oldest first */
+    [JUMIO_ST_RETENTION_DUE] =
+        "SELECT workflow_id, account_id, purged_at, retention_next_at, retention_attempts "
+        "FROM jumio_transactions WHERE deleted_at = 0 AND final_at > 0 AND final_at < %lld "
+        "AND retention_next_at <= %lld ORDER BY final_at LIMIT 10",
+    /* the claim: the due time as read is replaced by the end of the lease */
+    [JUMIO_ST_RETENTION_CLAIM] =
+        "UPDATE jumio_transactions SET retention_next_at = %lld WHERE workflow_id = %s "
+        "AND retention_next_at = %lld AND deleted_at = 0 AND final_at > 0 AND final_at < %lld",
+    [JUMIO_ST_RETENTION_PURGE_TX] =
+        "UPDATE jumio_transactions SET details = NULL, purged_at = %lld "
+        "WHERE workflow_id = %s AND purged_at = 0 AND final_at > 0",
+    [JUMIO_ST_RETENTION_PURGE_CB] =
+        "UPDATE jumio_callbacks SET body = NULL WHERE workflow_id = %s AND body IS NOT NULL",
+    [JUMIO_ST_RETENTION_DELETED] = "UPDATE jumio_transactions SET deleted_at = %lld "
+                                   "WHERE workflow_id = %s AND deleted_at = 0 AND purged_at > 0",
+    /* a failed deletion: the next try, while the lease is still ours */
+    [JUMIO_ST_RETENTION_RETRY] =
+        "UPDATE jumio_transactions SET retention_next_at = %lld, "
+        "retention_attempts = retention_attempts + 1 WHERE workflow_id = %s "
+        "AND retention_next_at = %lld AND deleted_at = 0"
 };
 
 /* SQL of statement st on a connection of dialect d. */

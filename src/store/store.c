@@ -177,6 +177,7 @@ static void jumio_store_tx_row(jumio_ctx_t *c, jumio_conn_t *db, apr_dbd_row_t *
     out->status_checks = (v = jumio_conn_col(c, db, row, 11)) ? atoi(v) : 0;
     out->created_at = (v = jumio_conn_col(c, db, row, 12)) ? apr_atoi64(v) : 0;
     out->summary = jumio_conn_col(c, db, row, 13);
+    out->purged_at = (v = jumio_conn_col(c, db, row, 14)) ? apr_atoi64(v) : 0;
 }
 
 /* The user's newest reusable transaction with `settings` at `now`: 0 found, 1 none, -1. */
@@ -524,4 +525,69 @@ int jumio_store_note_counts(jumio_ctx_t *c, apr_int64_t *pending, apr_int64_t *f
     *pending = k[0];
     *failed = k[1];
     return rv;
+}
+
+/* ---- retention (src/retention.c) ---- */
+
+/* Append a retention candidate row (workflow_id, account_id, purged_at, retention_next_at,
+ * retention_attempts) to an array of jumio_retention_tx_t. */
+static void jumio_store_retention_row(jumio_ctx_t *c, jumio_conn_t *db, apr_dbd_row_t *row,
+                                      void *out)
+{
+    jumio_retention_tx_t *tx = apr_array_push(out);
+    const char *v;
+    tx->workflow_id = jumio_conn_col(c, db, row, 0);
+    tx->account_id = jumio_conn_col(c, db, row, 1);
+    tx->purged_at = (v = jumio_conn_col(c, db, row, 2)) ? apr_atoi64(v) : 0;
+    tx->next_at = (v = jumio_conn_col(c, db, row, 3)) ? apr_atoi64(v) : 0;
+    tx->attempts = (v = jumio_conn_col(c, db, row, 4)) ? atoi(v) : 0;
+}
+
+/* Transactions final before `cutoff` not yet deleted at Jumio, due at `now` (at most 10,
+ * oldest first); 0 or -1. */
+int jumio_store_retention_due(jumio_ctx_t *c, apr_int64_t cutoff, apr_int64_t now,
+                              apr_array_header_t **out)
+{
+    const char *args[2] = { jumio_store_num(c, cutoff), jumio_store_num(c, now) };
+    *out = apr_array_make(c->pool, 10, sizeof(jumio_retention_tx_t));
+    return jumio_store_select(c, JUMIO_ST_RETENTION_DUE, 2, args, 10, jumio_store_retention_row,
+                              *out)
+                   < 0
+               ? -1
+               : 0;
+}
+
+/* Claim a retention candidate until `lease_until` and purge it in the same DB transaction
+ * unless it was purged before; 1 claimed, 0 taken by another worker, -1 error. */
+int jumio_store_retention_claim(jumio_ctx_t *c, const jumio_retention_tx_t *tx, apr_int64_t cutoff,
+                                apr_int64_t lease_until, int *purged)
+{
+    const char *c_args[4] = { jumio_store_num(c, lease_until), tx->workflow_id,
+                              jumio_store_num(c, tx->next_at), jumio_store_num(c, cutoff) };
+    const char *t_args[2] = { jumio_store_now(c), tx->workflow_id };
+    const char *b_args[1] = { tx->workflow_id };
+    jumio_conn_step_t steps[3] = { JUMIO_STEP_NEED(JUMIO_ST_RETENTION_CLAIM, c_args),
+                                   JUMIO_STEP(JUMIO_ST_RETENTION_PURGE_TX, t_args, purged),
+                                   JUMIO_STEP(JUMIO_ST_RETENTION_PURGE_CB, b_args, NULL) };
+    int rv;
+    *purged = 0;
+    rv = jumio_conn_write(c, steps, tx->purged_at ? 1 : 3, 1);
+    return rv == JUMIO_CONN_MISSED ? 0 : rv ? -1 : 1;
+}
+
+/* Jumio confirmed the deletion: deleted_at now; 0 or -1. */
+int jumio_store_retention_deleted(jumio_ctx_t *c, const char *workflow_id)
+{
+    const char *args[2] = { jumio_store_now(c), workflow_id };
+    return jumio_store_exec(c, JUMIO_ST_RETENTION_DELETED, NULL, 2, args);
+}
+
+/* The deletion failed: one more attempt counted, the next try at next_at, while the lease is
+ * still ours; 0 or -1. */
+int jumio_store_retention_retry(jumio_ctx_t *c, const char *workflow_id, apr_int64_t lease_until,
+                                apr_int64_t next_at)
+{
+    const char *args[3] = { jumio_store_num(c, next_at), workflow_id,
+                            jumio_store_num(c, lease_until) };
+    return jumio_store_exec(c, JUMIO_ST_RETENTION_RETRY, NULL, 3, args);
 }

@@ -12,6 +12,7 @@ typedef struct {
     const char *settings; /* fingerprint of the intake settings (reuse), or NULL */
     int workflow_key, status_checks;
     apr_int64_t created_at, next_check_at, reuse_until;
+    apr_int64_t purged_at; /* when retention purged its details (0: not purged) */
 } jumio_tx_t;
 
 typedef struct {
@@ -130,5 +131,30 @@ int jumio_store_note_done(jumio_ctx_t *c, const jumio_note_t *n, const char *by,
                           int http_status, apr_int64_t next_at);
 /* Notifications pending and failed (index-only counts); 0 or -1. */
 int jumio_store_note_counts(jumio_ctx_t *c, apr_int64_t *pending, apr_int64_t *failed);
+
+/* Retention (src/retention.c): a transaction final before the cutoff whose workflow is not yet
+ * confirmed deleted at Jumio. */
+typedef struct {
+    const char *workflow_id, *account_id;
+    apr_int64_t purged_at, next_at; /* next_at: retention_next_at as read (the claim's token) */
+    int attempts;                   /* failed deletions at Jumio so far */
+} jumio_retention_tx_t;
+
+/* Transactions final before `cutoff` not yet deleted at Jumio whose next try is due at `now`
+ * (at most 10, oldest first, array of jumio_retention_tx_t); 0 or -1. */
+int jumio_store_retention_due(jumio_ctx_t *c, apr_int64_t cutoff, apr_int64_t now,
+                              apr_array_header_t **out);
+/* Claim tx until `lease_until` (its retention_next_at still as read, still final before
+ * `cutoff`) and, unless it was purged before, purge it in the same DB transaction: details
+ * NULL, the bodies of its callbacks NULL, purged_at now. *purged 1 when this call purged it.
+ * 1 claimed, 0 taken by another worker (nothing done), -1 error. */
+int jumio_store_retention_claim(jumio_ctx_t *c, const jumio_retention_tx_t *tx, apr_int64_t cutoff,
+                                apr_int64_t lease_until, int *purged);
+/* Jumio confirmed the deletion of the workflow: deleted_at now; 0 or -1. */
+int jumio_store_retention_deleted(jumio_ctx_t *c, const char *workflow_id);
+/* The deletion failed: count the attempt and set the next try, if the lease `lease_until` is
+ * still ours; 0 or -1. */
+int jumio_store_retention_retry(jumio_ctx_t *c, const char *workflow_id, apr_int64_t lease_until,
+                                apr_int64_t next_at);
 
 #endif
