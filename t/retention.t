@@ -123,11 +123,18 @@ push @subtests, ['final for longer than the retention: purged, deleted at Jumio 
     $e->{callbacks} = 1;
     is(scalar(grep { defined $_->{body} } callbacks($p)), 2, 'processed: two callback bodies stored');
     my $details_calls = scalar(tx_calls($p, 'details'));
+    # a delivered notification of the result (it holds the user id and the decision)
+    rows($h, "INSERT INTO jumio_notifications (id, workflow_id, user_id, body, state, created_at) "
+             . "VALUES (?, ?, ?, '{}', 'sent', 1)", "msg_$p->{ref}", $p->{ref}, $p->{user});
+    is(scalar(rows($h, 'SELECT id FROM jumio_notifications WHERE workflow_id = ?', $p->{ref})), 1,
+       'processed: a delivered notification stored');
     age($p, 2 * DAY);
     age($e, DAY + 60);
     ok(wait_until(15, sub { done_row($p) && done_row($e) }), 'both purged and deleted within 15 s');
     sleep 3;    # a few more rounds: nothing more happens
     purged_ok($p, 'processed');
+    is(scalar(rows($h, 'SELECT id FROM jumio_notifications WHERE workflow_id = ?', $p->{ref})), 0,
+       'processed: its delivered notification deleted');
     purged_ok($e, 'expired');
     is($_->{answer_status}, 200, 'Jumio answered 200') for deletes($p), deletes($e);
     ok(!JumioTest::fake_workflow($p->{ref}), 'the workflow is gone at Jumio');

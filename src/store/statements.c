@@ -138,7 +138,10 @@ static const char *const jumio_statement_text[JUMIO_ST_COUNT] = {
     [JUMIO_ST_RETENTION_RETRY] =
         "UPDATE jumio_transactions SET retention_next_at = %lld, "
         "retention_attempts = retention_attempts + 1 WHERE workflow_id = %s "
-        "AND retention_next_at = %lld AND deleted_at = 0"
+        "AND retention_next_at = %lld AND deleted_at = 0",
+    /* a delivered (or given up) notification holds the user id and the result: gone too */
+    [JUMIO_ST_RETENTION_PURGE_NOTE] =
+        "DELETE FROM jumio_notifications WHERE workflow_id = %s AND state <> 'pending'"
 };
 
 /* SQL of statement st on a connection of dialect d. */

@@ -566,12 +566,13 @@ int jumio_store_retention_claim(jumio_ctx_t *c, const jumio_retention_tx_t *tx, 
                               jumio_store_num(c, tx->next_at), jumio_store_num(c, cutoff) };
     const char *t_args[2] = { jumio_store_now(c), tx->workflow_id };
     const char *b_args[1] = { tx->workflow_id };
-    jumio_conn_step_t steps[3] = { JUMIO_STEP_NEED(JUMIO_ST_RETENTION_CLAIM, c_args),
+    jumio_conn_step_t steps[4] = { JUMIO_STEP_NEED(JUMIO_ST_RETENTION_CLAIM, c_args),
                                    JUMIO_STEP(JUMIO_ST_RETENTION_PURGE_TX, t_args, purged),
-                                   JUMIO_STEP(JUMIO_ST_RETENTION_PURGE_CB, b_args, NULL) };
+                                   JUMIO_STEP(JUMIO_ST_RETENTION_PURGE_CB, b_args, NULL),
+                                   JUMIO_STEP(JUMIO_ST_RETENTION_PURGE_NOTE, b_args, NULL) };
     int rv;
     *purged = 0;
-    rv = jumio_conn_write(c, steps, tx->purged_at ? 1 : 3, 1);
+    rv = jumio_conn_write(c, steps, tx->purged_at ? 1 : 4, 1);
     return rv == JUMIO_CONN_MISSED ? 0 : rv ? -1 : 1;
 }
 
