@@ -35,6 +35,7 @@ typedef enum {
     JUMIO_M_NOTIFY_SENT,             /* jumio_notifications_total{result="sent"} */
     JUMIO_M_NOTIFY_FAILED,           /* jumio_notifications_total{result="failed"} */
     JUMIO_M_NOTIFY_PENDING,          /* gauge jumio_notifications_pending (jumio_metric_set) */
+    JUMIO_M_NOTIFY_GIVEN_UP,         /* gauge jumio_notifications_failed: given up, in the outbox */
     JUMIO_M_RETENTION_PURGED,        /* jumio_retention_purged_total: transactions purged locally */
     JUMIO_M_RETENTION_DELETED,       /* jumio_retention_deletions_total{result="ok"} at Jumio */
     JUMIO_M_RETENTION_DELETE_FAILED, /* jumio_retention_deletions_total{result="failed"} */

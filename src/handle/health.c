@@ -124,7 +124,7 @@ static int jumio_health_database(jumio_ctx_t *c, jumio_counters_t *k)
 }
 
 /* Signed result notifications pending and failed (index-only counts of the outbox; -1 when
- * the database did not answer); pending also into the gauge of src/metrics.c. */
+ * the database did not answer), also into the gauges of src/metrics.c. */
 static void jumio_health_notes(jumio_ctx_t *c, apr_int64_t *pending, apr_int64_t *failed)
 {
     if (jumio_store_note_counts(c, pending, failed)) {
@@ -132,6 +132,7 @@ static void jumio_health_notes(jumio_ctx_t *c, apr_int64_t *pending, apr_int64_t
         return;
     }
     jumio_metric_set(JUMIO_M_NOTIFY_PENDING, *pending);
+    jumio_metric_set(JUMIO_M_NOTIFY_GIVEN_UP, *failed);
 }
 
 /* The jumio-status handler. */
@@ -152,12 +153,6 @@ int jumio_handle_health(jumio_req_t *q)
         json_decref(jumio);
         jumio_health_notes(&q->c, &pending, &failed);
         jumio_health_prometheus(r, overall, db_up, jumio_up, &k);
-        if (failed >= 0)
-            ap_rprintf(r,
-                       "# HELP jumio_notifications_failed Notifications given up after 3 days\n"
-                       "# TYPE jumio_notifications_failed gauge\n"
-                       "jumio_notifications_failed %" APR_INT64_T_FMT "\n",
-                       failed);
         return OK;
     }
     counters = jumio_health_counters(&k);
