@@ -368,22 +368,31 @@ const char *jumio_config_set_signing(cmd_parms *cmd, void *d, int on)
     return NULL;
 }
 
+/* Append a number of seconds (1..86400) to a directive's list *list (made on first use):
+ * at most max entries, increasing when `increasing`; NULL or the error. */
+static const char *jumio_config_push_seconds(cmd_parms *cmd, const char *arg,
+                                             apr_array_header_t **list, int max, int increasing,
+                                             const char *too_many)
+{
+    long v = jumio_config_int(arg, 86400);
+    if (v < 1)
+        return jumio_config_err(cmd, "each value must be 1..86400 seconds", arg);
+    if (!*list)
+        *list = apr_array_make(cmd->pool, max, sizeof(int));
+    if ((*list)->nelts >= max)
+        return jumio_config_err(cmd, too_many, arg);
+    if (increasing && (*list)->nelts && v <= APR_ARRAY_IDX(*list, (*list)->nelts - 1, int))
+        return jumio_config_err(cmd, "steps must increase", arg);
+    APR_ARRAY_PUSH(*list, int) = (int)v;
+    return NULL;
+}
+
 /* JumioRetrievalSchedule: seconds after creation of each Status API check (at most 10,
  * increasing). */
 const char *jumio_config_add_schedule(cmd_parms *cmd, void *d, const char *arg)
 {
-    jumio_srv_cfg_t *sc = jumio_config_cmd_srv(cmd);
-    long v = jumio_config_int(arg, 86400);
-    if (v < 1)
-        return jumio_config_err(cmd, "each step must be 1..86400 seconds", arg);
-    if (!sc->schedule)
-        sc->schedule = apr_array_make(cmd->pool, 10, sizeof(int));
-    if (sc->schedule->nelts >= 10)
-        return jumio_config_err(cmd, "at most 10 steps (Jumio allows 10 retrievals)", arg);
-    if (sc->schedule->nelts && v <= APR_ARRAY_IDX(sc->schedule, sc->schedule->nelts - 1, int))
-        return jumio_config_err(cmd, "steps must increase", arg);
-    APR_ARRAY_PUSH(sc->schedule, int) = (int)v;
-    return NULL;
+    return jumio_config_push_seconds(cmd, arg, &jumio_config_cmd_srv(cmd)->schedule, 10, 1,
+                                     "at most 10 steps (Jumio allows 10 retrievals)");
 }
 
 /* JumioBackgroundInterval: seconds between background rounds, 0 turns them off. */
@@ -934,16 +943,8 @@ const char *jumio_config_set_notify_data(cmd_parms *cmd, void *d, const char *ar
 /* JumioNotifyRetry: seconds (1..86400) to wait after each failed try, at most 20 steps. */
 const char *jumio_config_add_notify_retry(cmd_parms *cmd, void *d, const char *arg)
 {
-    jumio_srv_cfg_t *sc = jumio_config_cmd_srv(cmd);
-    long v = jumio_config_int(arg, 86400);
-    if (v < 1)
-        return jumio_config_err(cmd, "each delay must be 1..86400 seconds", arg);
-    if (!sc->notify_retry)
-        sc->notify_retry = apr_array_make(cmd->pool, 8, sizeof(int));
-    if (sc->notify_retry->nelts >= 20)
-        return jumio_config_err(cmd, "at most 20 delays", arg);
-    APR_ARRAY_PUSH(sc->notify_retry, int) = (int)v;
-    return NULL;
+    return jumio_config_push_seconds(cmd, arg, &jumio_config_cmd_srv(cmd)->notify_retry, 20, 0,
+                                     "at most 20 delays");
 }
 
 /* JumioNotifyData (default decision). */

@@ -35,6 +35,13 @@ static const char *jumio_store_now(jumio_ctx_t *c)
     return jumio_store_num(c, (apr_int64_t)apr_time_sec(apr_time_now()));
 }
 
+/* Column n of a row as a number (0 when NULL). */
+static apr_int64_t jumio_store_col_i64(jumio_ctx_t *c, jumio_conn_t *db, apr_dbd_row_t *row, int n)
+{
+    const char *v = jumio_conn_col(c, db, row, n);
+    return v ? apr_atoi64(v) : 0;
+}
+
 /* Run one prepared statement as a write of its own; rows affected in *nrows; 0 or -1. */
 static int jumio_store_exec(jumio_ctx_t *c, jumio_st_e st, int *nrows, int nargs, const char **args)
 {
@@ -161,12 +168,11 @@ int jumio_store_account_ids(jumio_ctx_t *c, const char *user, apr_array_header_t
 static void jumio_store_tx_row(jumio_ctx_t *c, jumio_conn_t *db, apr_dbd_row_t *row, void *outv)
 {
     jumio_tx_t *out = outv;
-    const char *v;
     memset(out, 0, sizeof(*out));
     out->workflow_id = jumio_conn_col(c, db, row, 0);
     out->account_id = jumio_conn_col(c, db, row, 1);
     out->user_id = jumio_conn_col(c, db, row, 2);
-    out->workflow_key = (v = jumio_conn_col(c, db, row, 3)) ? atoi(v) : 0;
+    out->workflow_key = (int)jumio_store_col_i64(c, db, row, 3);
     out->cir = jumio_conn_col(c, db, row, 4);
     out->redirect_url = jumio_conn_col(c, db, row, 5);
     out->jumio_timestamp = jumio_conn_col(c, db, row, 6);
@@ -174,10 +180,10 @@ static void jumio_store_tx_row(jumio_ctx_t *c, jumio_conn_t *db, apr_dbd_row_t *
     out->callback_token = jumio_conn_col(c, db, row, 8);
     out->details = jumio_conn_col(c, db, row, 9);
     out->decision = jumio_conn_col(c, db, row, 10);
-    out->status_checks = (v = jumio_conn_col(c, db, row, 11)) ? atoi(v) : 0;
-    out->created_at = (v = jumio_conn_col(c, db, row, 12)) ? apr_atoi64(v) : 0;
+    out->status_checks = (int)jumio_store_col_i64(c, db, row, 11);
+    out->created_at = jumio_store_col_i64(c, db, row, 12);
     out->summary = jumio_conn_col(c, db, row, 13);
-    out->purged_at = (v = jumio_conn_col(c, db, row, 14)) ? apr_atoi64(v) : 0;
+    out->purged_at = jumio_store_col_i64(c, db, row, 14);
 }
 
 /* The user's newest reusable transaction with `settings` at `now`: 0 found, 1 none, -1. */
@@ -377,12 +383,11 @@ static void jumio_store_counters_row(jumio_ctx_t *c, jumio_conn_t *db, apr_dbd_r
                                      void *out)
 {
     jumio_counters_t *k = out;
-    const char *v;
     apr_int64_t *f[5] = { &k->transactions, &k->pending, &k->details_pending, &k->callbacks,
                           &k->accounts };
     int i;
     for (i = 0; i < 5; i++)
-        *f[i] = (v = jumio_conn_col(c, db, row, i)) ? apr_atoi64(v) : 0;
+        *f[i] = jumio_store_col_i64(c, db, row, i);
 }
 
 /* Row counts for the status handler; 0 or -1. */
@@ -431,7 +436,7 @@ static void jumio_store_verified_row(jumio_ctx_t *c, jumio_conn_t *db, apr_dbd_r
     q->out->workflow_id = jumio_conn_col(c, db, row, 0);
     q->out->workflow_key = key;
     q->out->decision = jumio_conn_col(c, db, row, 2);
-    q->out->final_at = (v = jumio_conn_col(c, db, row, 3)) ? apr_atoi64(v) : 0;
+    q->out->final_at = jumio_store_col_i64(c, db, row, 3);
     q->found = q->out->workflow_id && q->out->decision;
 }
 
@@ -454,11 +459,10 @@ int jumio_store_verified(jumio_ctx_t *c, const char *user, const char *d1, const
 static void jumio_store_note_row(jumio_ctx_t *c, jumio_conn_t *db, apr_dbd_row_t *row, void *out)
 {
     jumio_note_t *n = apr_array_push(out);
-    const char *v;
     n->id = jumio_conn_col(c, db, row, 0);
     n->body = jumio_conn_col(c, db, row, 1);
-    n->attempts = (v = jumio_conn_col(c, db, row, 2)) ? atoi(v) : 0;
-    n->created_at = (v = jumio_conn_col(c, db, row, 3)) ? apr_atoi64(v) : 0;
+    n->attempts = (int)jumio_store_col_i64(c, db, row, 2);
+    n->created_at = jumio_store_col_i64(c, db, row, 3);
 }
 
 /* Pending notifications due at `now` and not claimed (at most 10), soonest first; 0 or -1. */
@@ -509,9 +513,8 @@ static void jumio_store_note_counts_row(jumio_ctx_t *c, jumio_conn_t *db, apr_db
                                         void *out)
 {
     apr_int64_t *k = out;
-    const char *v;
-    k[0] = (v = jumio_conn_col(c, db, row, 0)) ? apr_atoi64(v) : 0;
-    k[1] = (v = jumio_conn_col(c, db, row, 1)) ? apr_atoi64(v) : 0;
+    k[0] = jumio_store_col_i64(c, db, row, 0);
+    k[1] = jumio_store_col_i64(c, db, row, 1);
 }
 
 /* Notifications pending and failed (index-only counts); 0 or -1. */
@@ -535,12 +538,11 @@ static void jumio_store_retention_row(jumio_ctx_t *c, jumio_conn_t *db, apr_dbd_
                                       void *out)
 {
     jumio_retention_tx_t *tx = apr_array_push(out);
-    const char *v;
     tx->workflow_id = jumio_conn_col(c, db, row, 0);
     tx->account_id = jumio_conn_col(c, db, row, 1);
-    tx->purged_at = (v = jumio_conn_col(c, db, row, 2)) ? apr_atoi64(v) : 0;
-    tx->next_at = (v = jumio_conn_col(c, db, row, 3)) ? apr_atoi64(v) : 0;
-    tx->attempts = (v = jumio_conn_col(c, db, row, 4)) ? atoi(v) : 0;
+    tx->purged_at = jumio_store_col_i64(c, db, row, 2);
+    tx->next_at = jumio_store_col_i64(c, db, row, 3);
+    tx->attempts = (int)jumio_store_col_i64(c, db, row, 4);
 }
 
 /* Transactions final before `cutoff` not yet deleted at Jumio, due at `now` (at most 10,
