@@ -3,7 +3,9 @@
 # (demo/index.html.in) against the test server and the fake Jumio's web journey
 # (t/lib/FakeJumioWeb.pm): PASSED, REJECTED, SESSION_EXPIRED, web client error 9822, foreign
 # postMessages ignored, polling paused while hidden and stopped when done, CORS from an
-# allowed and from a foreign origin. Screenshots: t/logs/browser-*.png.
+# allowed and from a foreign origin; the members' area behind `Require jumio-verified`
+# (demo/members.html) asks to sign in (401), is locked before and after REJECTED (403) and
+# opens after PASSED (200). Screenshots: t/logs/browser-*.png.
 use strict;
 use warnings;
 use Apache::Test qw(-withtestmore);
@@ -69,13 +71,15 @@ sub render {
 }
 my $kit_dir = "$TOP/t/htdocs/kit";
 make_path($kit_dir, "$TOP/t/logs");
-render("$kit_dir/index.html", api => '');
+# the members' area (demo/members.html) on the same-origin page only: the others show none
+render("$kit_dir/index.html", api => '', config => { membersUrl => '/kit/members.html' });
 render("$kit_dir/cross.html", api => "http://127.0.0.1:$PORT");
 # JumioUserSource remote-user (Basic auth, t/conf/htpasswd): no token at all
 render("$kit_dir/remote-user.html", api => '', config => {
     intakeUrl => '/jumio/intake-ru', pollUrl => '/jumio/poll-ru',
     users => [{ id => 'alice', name => 'alice (Basic auth)', token => undef }] });
 system('cp', "$TOP/demo/journey-end.html", "$kit_dir/journey-end.html") == 0 or die 'cp';
+system('cp', "$TOP/demo/members.html", "$kit_dir/members.html") == 0 or die 'cp';
 
 subtest 'the kit and the demo page are served' => sub {
     my $res = JumioTest::request(GET => '/jumio/jumio-portal.js');
@@ -137,8 +141,8 @@ subtest 'browser journeys (t/browser/journeys.js)' => sub {
     waitpid $pid, 0;
     alarm 0;
     ok($done && $? == 0, 'the journeys ran to the end') or diag(join '', @stderr);
-    note(sprintf 'browser journeys: %d s, %s poll requests in the PASSED journey',
-         time - $started, $info{'passed polls'} // '?');
+    note(sprintf 'browser journeys: %d s, %s poll requests in the PASSED journey, members\' area open after %s',
+         time - $started, $info{'passed polls'} // '?', $info{'passed members'} // '?');
 };
 
 # What the module stored for each journey.

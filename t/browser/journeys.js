@@ -27,7 +27,12 @@ async function portalPage(browser, url, auth) {
   if (auth) await page.authenticate(auth);
   await page.setViewport({ width: 1000, height: 1150 });
   const t = { page, errors: [], texts: [], polls: 0, preflights: [] };
-  page.on('console', (m) => { t.texts.push(m.text()); if (m.type() === 'error') t.errors.push(m.text()); });
+  page.on('console', (m) => {
+    t.texts.push(m.text());
+    // the members' area answering 401 / 403 is expected, and shown by the page
+    const members = /\/kit\/members\.html$/.test((m.location() || {}).url || '') && /status of 40[13]/.test(m.text());
+    if (m.type() === 'error' && !members) t.errors.push(m.text());
+  });
   page.on('pageerror', (e) => t.errors.push('pageerror: ' + e.message));
   page.on('request', (r) => { if (/\/jumio\/(kit\/poll|poll-ru)/.test(r.url()) && r.method() === 'GET') t.polls++; });
   const cdp = await page.target().createCDPSession();
@@ -44,6 +49,34 @@ async function portalPage(browser, url, auth) {
       document.getElementById('jumio').addEventListener('jumio:' + n, (e) => window.__kitEvents.push({ name: n, detail: e.detail })));
   });
   return t;
+}
+
+// The members' area (#members, behind `Require jumio-verified`) as the page shows it after
+// its next answer, the one that act() (sign-in, a result, the button) makes the page ask for.
+async function members(t, act) {
+  const checks = () => t.page.$eval('#members', (e) => +(e.getAttribute('data-checks') || 0));
+  const before = await checks();
+  await (act || (() => t.page.click('#members-open')))();
+  await t.page.waitForFunction((b) => +(document.getElementById('members').getAttribute('data-checks') || 0) > b,
+                               { timeout: 10000 }, before);
+  return t.page.evaluate(() => {
+    const m = document.getElementById('members');
+    const dd = (id) => (document.getElementById(id) || {}).textContent;
+    return { state: m.getAttribute('data-state'), status: m.getAttribute('data-status'),
+             text: document.getElementById('members-state').textContent,
+             user: dd('members-user'), decision: dd('members-decision') };
+  });
+}
+
+// The members' area asked for again until it is open, for at most `ms` (a result reaches
+// each httpd process's cache of `Require jumio-verified` within 1 s); tries counted.
+async function membersOpen(t, ms) {
+  const end = Date.now() + ms;
+  for (let tries = 1; ; tries++) {
+    const m = await members(t);
+    if (m.state === 'open' || Date.now() > end) return Object.assign(m, { tries });
+    await sleep(200);
+  }
 }
 
 async function signIn(t, user) {
@@ -101,7 +134,12 @@ function noLeak(t, name, token) {
 async function journeyPassed(browser) {
   const name = 'passed';
   const t = await portalPage(browser, SAME);
-  await signIn(t, cfg.users.passed);
+  let m = await members(t);
+  ok(m.state === 'signin' && m.status === '401' && /sign in/.test(m.text),
+     "members: before sign-in the members' area asks to sign in (401)", JSON.stringify(m));
+  m = await members(t, () => signIn(t, cfg.users.passed));
+  ok(m.state === 'locked' && m.status === '403' && /verify your identity first/.test(m.text) && m.user === undefined,
+     "members: signed in, not verified: the members' area is locked (403)", JSON.stringify(m));
   const { frame, token } = await start(t, name);
 
   // Foreign messages: a data: iframe (origin "null") and the page itself (the portal's
@@ -147,6 +185,12 @@ async function journeyPassed(browser) {
   const events = await t.page.evaluate(() => window.__kitEvents.map((e) => e.name));
   ok(events.includes('success') && events[events.length - 1] === 'result',
      `${name}: jumio:loaded, jumio:success, then jumio:result`, events.join(','));
+  const started = Date.now();
+  m = await membersOpen(t, 3000);
+  ok(m.state === 'open' && m.status === '200' && m.user === cfg.users.passed && m.decision === 'PASSED',
+     "members: after PASSED the members' area opens and shows the verified user and decision", JSON.stringify(m));
+  out({ info: 'members', name, members: `${m.tries} tries, ${Date.now() - started} ms` });
+  await (await t.page.$('#members')).screenshot({ path: path.join(cfg.shots, 'browser-members-open.png') });
   const n = t.polls;
   await sleep(6500);
   ok(t.polls === n && n > 0, `${name}: no poll after the final answer`, `${n} polls, then ${t.polls - n} more`);
@@ -187,9 +231,13 @@ async function main() {
   try {
     await journeyPassed(browser);
 
-    await journey(browser, 'rejected', (f) => f.click('#reject'), (r) =>
+    const rj = await journey(browser, 'rejected', (f) => f.click('#reject'), (r) =>
       ok(r.decision === 'REJECTED' && /could not verify you/.test(r.title) && /not accepted/.test(r.text),
          'rejected: the page shows "We could not verify you"', JSON.stringify(r)));
+    const rm = await members(rj);
+    ok(rm.state === 'locked' && rm.status === '403' && rm.user === undefined,
+       "rejected: the members' area stays locked (403)", JSON.stringify(rm));
+    await rj.page.close();
 
     await journey(browser, 'expired', (f) => f.click('#expire'), (r) =>
       ok(r.decision === 'SESSION_EXPIRED' && /session expired/.test(r.title),
