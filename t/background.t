@@ -141,6 +141,27 @@ push @subtests, ['transactions whose details keep failing do not starve newer on
     ok($old_calls <= 3 * 21 * 2, "failing details are not asked for every round ($old_calls requests in ~10 s)");
 }];
 
+push @subtests, ['a backlog of due status checks does not hold up a fresh result' => sub {
+    JumioTest::fake_reset();
+    # 300 older transactions whose status checks are all due (a node back after a pause, or a
+    # database shared with other nodes): 15 rounds of 20 if they were served oldest first
+    my $now = time;
+    my @backlog = map { sprintf 'backlog-%04d-0000-4000-8000-%012d', $_, $$ } 1 .. 300;
+    for my $id (@backlog) {
+        rows($h, 'INSERT INTO jumio_transactions (workflow_id, account_id, user_id, workflow_key, cir, '
+                 . 'status, status_rank, status_checks, next_check_at, created_at, updated_at) '
+                 . "VALUES (?, ?, 'backlog-user', 3, ?, 'INITIATED', 0, 0, ?, ?, ?)",
+             $id, '00000000-0000-4000-8000-000000000001', $id, $now - 60, $now - 600, $now - 600);
+    }
+    my $t = bg_tx('after-backlog', status => 'PROCESSED');
+    is(send_callback($t, 'PROCESSED')->code, 200, 'callback PROCESSED');
+    my $t0 = Time::HiRes::time();
+    my $row = wait_until(10, sub { my $r = tx_row($t, $h); $r->{details} ? $r : undef }) || {};
+    ok(defined $row->{details}, 'details stored by the background task');
+    cmp_ok(Time::HiRes::time() - $t0, '<', 5, 'within a few rounds, not after the 15 rounds of the backlog');
+    rows($h, "DELETE FROM jumio_transactions WHERE user_id = 'backlog-user'");
+}];
+
 push @subtests, ['background server: no crash, no secrets in its error log' => sub {
     my $log = $h->error_log_text;
     ok(length $log, 'error log written');

@@ -41,11 +41,16 @@ static const char *const jumio_statement_text[JUMIO_ST_COUNT] = {
         "details_attempts = details_attempts + 1 WHERE workflow_id = %s AND details IS NULL "
         "AND status = 'PROCESSED' AND details_claim_until < %lld AND details_attempts < 10 "
         "AND purged_at = 0",
+    /* the details a callback announced first, newest first (a user is waiting for them), then
+     * the status checks by due time: a backlog of old work (a node back after a while, a
+     * shared database) does not hold up a fresh result */
     [JUMIO_ST_DUE] =
         "SELECT " JUMIO_TX_COLS " FROM jumio_transactions WHERE (next_check_at <= %lld AND "
         "status_rank < 2) OR (status_rank = 2 AND status = 'PROCESSED' AND details IS NULL AND "
         "details_claim_until < %lld AND details_attempts < 10 AND purged_at = 0) "
-        "ORDER BY created_at LIMIT 20",
+        "ORDER BY status_rank DESC, CASE WHEN status_rank = 2 THEN -created_at ELSE next_check_at "
+        "END "
+        "LIMIT 20",
     [JUMIO_ST_UNCLAIM_DETAILS] =
         "UPDATE jumio_transactions SET details_claim_until = 0 WHERE workflow_id = %s "
         "AND details IS NULL",

@@ -227,7 +227,8 @@ static void jumio_store_due_row(jumio_ctx_t *c, jumio_conn_t *db, apr_dbd_row_t 
     jumio_store_tx_row(c, db, row, apr_array_push(out));
 }
 
-/* Transactions with background work due at `now` (at most 20), oldest first; 0 or -1. */
+/* Transactions with background work due at `now` (at most 20): details to fetch first, then
+ * status checks by due time; 0 or -1. */
 int jumio_store_due(jumio_ctx_t *c, apr_int64_t now, apr_array_header_t **out)
 {
     const char *t = jumio_store_num(c, now);

@@ -80,7 +80,8 @@ int jumio_store_claim_details(jumio_ctx_t *c, const char *workflow_id, int secon
 int jumio_store_reschedule(jumio_ctx_t *c, const char *workflow_id, int done, apr_int64_t next_at);
 /* Give up a details claim after a failed fetch; 0 or -1. */
 int jumio_store_unclaim_details(jumio_ctx_t *c, const char *workflow_id);
-/* Transactions with background work due at `now` (at most 20); 0 or -1. */
+/* Transactions with background work due at `now` (at most 20): details to fetch first, then
+ * status checks by due time; 0 or -1. */
 int jumio_store_due(jumio_ctx_t *c, apr_int64_t now, apr_array_header_t **out);
 
 typedef struct {
