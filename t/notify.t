@@ -280,6 +280,14 @@ push @subtests, ['JumioNotifyData full and none' => sub {
 }];
 
 plan tests => scalar @subtests;
+# On MariaDB the nodes share the suite's database, where earlier test files left hundreds of
+# transactions whose checks are due and whose nodes are gone: this file's nodes would work
+# through that backlog (a few rounds per hundred) before the notifications it waits for. Their
+# due work is put aside, as if another node had done it (t/background.t tests the queue order).
+if (db_is_mysql()) {
+    rows('UPDATE jumio_transactions SET next_check_at = NULL WHERE status_rank < 2');
+    rows("UPDATE jumio_transactions SET details_attempts = 10 WHERE status = 'PROCESSED' AND details IS NULL");
+}
 for my $s (@subtests) {
     subtest $s->[0] => $s->[1];
     $_->stop for splice @NODES;
