@@ -106,8 +106,10 @@ static const char *jumio_authz_pack(apr_pool_t *p, int rc, const jumio_verified_
 /* A result from cache text: 0 a result, 1 none. */
 static int jumio_authz_unpack(apr_pool_t *p, char *text, jumio_verified_t *v)
 {
-    char *last, *key, *at;
-    v->workflow_id = apr_strtok(text, " ", &last);
+    char *last = NULL, *key, *at;
+    /* "" (none): apr_strtok leaves `last` unset, so the next calls must not run */
+    if (!(v->workflow_id = apr_strtok(text, " ", &last)))
+        return 1;
     v->decision = apr_strtok(NULL, " ", &last);
     key = apr_strtok(NULL, " ", &last);
     at = apr_strtok(NULL, " ", &last);
