@@ -619,8 +619,8 @@ const char *jumio_config_set_userref(cmd_parms *cmd, void *d, const char *arg)
     return err;
 }
 
-/* JumioPollData decision|full|none. */
-const char *jumio_config_set_poll_data(cmd_parms *cmd, void *d, const char *arg)
+/* decision|full|none (JumioPollData, JumioNotifyData) into *out; NULL or the error. */
+static const char *jumio_config_data_word(cmd_parms *cmd, const char *arg, jumio_data_e *out)
 {
     static const jumio_config_word_t words[] = { { "decision", JUMIO_DATA_DECISION },
                                                  { "full", JUMIO_DATA_FULL },
@@ -629,8 +629,14 @@ const char *jumio_config_set_poll_data(cmd_parms *cmd, void *d, const char *arg)
     int v;
     const char *err = jumio_config_choose(cmd, arg, words, "decision, full or none", &v);
     if (!err)
-        ((jumio_dir_cfg_t *)d)->poll_data = (jumio_data_e)v;
+        *out = (jumio_data_e)v;
     return err;
+}
+
+/* JumioPollData decision|full|none. */
+const char *jumio_config_set_poll_data(cmd_parms *cmd, void *d, const char *arg)
+{
+    return jumio_config_data_word(cmd, arg, &((jumio_dir_cfg_t *)d)->poll_data);
 }
 
 /* JumioSdkToken on|off. */
@@ -929,15 +935,7 @@ const char *jumio_config_set_notify_secret(cmd_parms *cmd, void *d, const char *
 /* JumioNotifyData decision|full|none. */
 const char *jumio_config_set_notify_data(cmd_parms *cmd, void *d, const char *arg)
 {
-    static const jumio_config_word_t words[] = { { "decision", JUMIO_DATA_DECISION },
-                                                 { "full", JUMIO_DATA_FULL },
-                                                 { "none", JUMIO_DATA_NONE },
-                                                 { NULL, 0 } };
-    int v;
-    const char *err = jumio_config_choose(cmd, arg, words, "decision, full or none", &v);
-    if (!err)
-        jumio_config_cmd_srv(cmd)->notify_data = (jumio_data_e)v;
-    return err;
+    return jumio_config_data_word(cmd, arg, &jumio_config_cmd_srv(cmd)->notify_data);
 }
 
 /* JumioNotifyRetry: seconds (1..86400) to wait after each failed try, at most 20 steps. */
